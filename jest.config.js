@@ -1,0 +1,20 @@
+/** Two tiers: `unit` needs only Node; `integration` needs a Docker engine and Debian tools (see README). */
+const tsJest = ['ts-jest', { diagnostics: false, isolatedModules: true }];
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': tsJest },
+      testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/policies/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/integration/'],
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': tsJest },
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      testTimeout: 600000,
+    },
+  ],
+};
