@@ -133,6 +133,15 @@ export const configSchema = z
           .regex(DNS_LABEL, { error: 'a DNS label' })
           .optional()
           .describe('Name of the user-defined bridge network. Default: the prefix.'),
+        subnet: z
+          .string()
+          .regex(/^(10|172|192)\.\d{1,3}\.\d{1,3}\.0\/(1[6-9]|2[0-4])$/, {
+            error: 'a private IPv4 CIDR from /16 to /24 such as 172.28.5.0/24',
+          })
+          .optional()
+          .describe(
+            'Subnet of the network; GitLab trusts it as its proxy and health-check source. Default: a /24 in 172.18–31 derived from the prefix.',
+          ),
       })
       .default({})
       .describe('The one bridge network every service joins.'),

@@ -126,6 +126,8 @@ export interface NginxTopology {
   readonly bindAddress: string;
   readonly configPath: string;
   readonly publicScheme: 'http' | 'https';
+  /** Port users see in URLs (`X-Forwarded-Port`): `httpPort` for http, 443 for https, unless `proxy.publicPort`. */
+  readonly publicPort: number;
   readonly servers: readonly NginxServer[];
   /** Docker's embedded DNS: upstreams are resolved per request so nginx starts while one is down. */
   readonly resolver: string;
@@ -152,7 +154,7 @@ export interface Topology {
   readonly domain: string;
   readonly timezone: string;
   readonly docker: DockerHost;
-  readonly network: { readonly name: string };
+  readonly network: { readonly name: string; readonly subnet: string };
   readonly postgres: PostgresTopology;
   readonly redis: RedisTopology;
   readonly gitlab: readonly GitlabInstanceTopology[];
@@ -196,6 +198,14 @@ function volume(prefix: string, what: string, containerPath: string): Volume {
 /** Bind addresses overlap when they are equal or either is the wildcard. */
 function overlaps(a: PublishedPort, b: PublishedPort): boolean {
   return a.port === b.port && (a.bindAddress === b.bindAddress || a.bindAddress === '0.0.0.0' || b.bindAddress === '0.0.0.0');
+}
+
+/** A /24 in 172.18.0.0–172.31.255.0 picked by the prefix, so two stacks on one host rarely collide; set
+ * `kytes:network.subnet` when they do (Docker then says "Pool overlaps with other one on this address space"). */
+export function defaultSubnet(prefix: string): string {
+  let h = 0;
+  for (const ch of prefix) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return `172.${18 + (h % 14)}.${(h >>> 8) % 256}.0/24`;
 }
 
 export function deriveTopology(config: KytesConfig, stack: string): Topology {
@@ -354,7 +364,7 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
     domain,
     timezone: config.timezone,
     docker: parseDockerHost(config.docker.host, config.docker.sshOpts),
-    network: { name: config.network.name ?? prefix },
+    network: { name: config.network.name ?? prefix, subnet: config.network.subnet ?? defaultSubnet(prefix) },
     postgres: {
       container: `${prefix}-postgres`,
       alias: 'postgres',
@@ -383,6 +393,7 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
       bindAddress: config.proxy.bindAddress,
       configPath: '/etc/nginx/nginx.conf',
       publicScheme: scheme,
+      publicPort,
       servers,
       resolver: '127.0.0.11',
     },

@@ -1,0 +1,87 @@
+import * as command from '@pulumi/command';
+import * as docker from '@pulumi/docker';
+import * as pulumi from '@pulumi/pulumi';
+import { postgresPasswordEnv, renderPostgresSetup } from '../lib/postgres-setup';
+import { Topology } from '../lib/topology';
+import { containerLabels, containerOptions, env, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
+import { dockerExec } from './dockerExec';
+
+export interface PostgresArgs {
+  /** Names, port, image and volume come from `topology.postgres`; databases from `topology.gitlab`. */
+  readonly topology: Topology;
+  /** Network the container joins under its alias. */
+  readonly network: pulumi.Input<string>;
+  /** Superuser password. Acts only on the first boot of an empty volume, hence derived and stable. */
+  readonly superuserPassword: pulumi.Input<string>;
+  /** Password of each GitLab instance's database role, by instance name; (re)applied on every setup run. */
+  readonly gitlabPasswords: Readonly<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * PostgreSQL shared by the GitLab instances. Roles, databases and extensions are created by an
+ * idempotent step after start, not by `/docker-entrypoint-initdb.d`, which never runs on kept data.
+ */
+export class Postgres extends pulumi.ComponentResource {
+  readonly container: docker.Container;
+  readonly volume: docker.Volume;
+  /** Completes when every GitLab database, role and extension exists: GitLab depends on this. */
+  readonly setup: command.local.Command;
+
+  constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('kytes:data:Postgres', name, {}, opts);
+    const t = args.topology;
+    const pg = t.postgres;
+    const image = pinnedImage(`${name}-image`, pg.image, this);
+    this.volume = retainedVolume(`${name}-data`, pg.data, t.prefix, this);
+
+    this.container = new docker.Container(
+      `${name}-container`,
+      {
+        name: pg.container,
+        image: image.imageId,
+        hostname: pg.alias,
+        networksAdvanced: networkAttachment(args.network, pg.alias),
+        envs: env({ POSTGRES_PASSWORD: args.superuserPassword, TZ: t.timezone }),
+        volumes: [{ volumeName: this.volume.name, containerPath: pg.data.containerPath }],
+        // -h 127.0.0.1: the image's first-boot server listens on the socket only, so this stays
+        // unhealthy until the real server is up.
+        healthcheck: {
+          tests: ['CMD', 'pg_isready', '-h', '127.0.0.1', '-p', String(pg.port), '-U', pg.superuser, '-d', 'postgres'],
+          interval: seconds(10),
+          timeout: seconds(5),
+          retries: 6,
+          startPeriod: seconds(60),
+          startInterval: seconds(2),
+        },
+        wait: true,
+        waitTimeout: 300,
+        restart: 'unless-stopped',
+        shmSize: 256,
+        stopTimeout: 60,
+        destroyGraceSeconds: 90,
+        labels: containerLabels(t.prefix, 'postgres'),
+      },
+      containerOptions(this),
+    );
+
+    const passwordEnv = Object.fromEntries(
+      t.gitlab.map((g) => [postgresPasswordEnv(g.name), args.gitlabPasswords[g.name]]),
+    );
+    const forwarded = Object.keys(passwordEnv)
+      .sort()
+      .map((k) => `-e ${k}`)
+      .join(' ');
+    this.setup = dockerExec(
+      `${name}-setup`,
+      {
+        docker: t.docker,
+        script: `docker exec -i ${forwarded} ${pg.container} psql -v ON_ERROR_STOP=1 -q -U ${pg.superuser} -d postgres`,
+        stdin: renderPostgresSetup(t),
+        secretEnv: passwordEnv,
+        triggers: [this.container.id],
+      },
+      { parent: this, dependsOn: [this.container] },
+    );
+    this.registerOutputs({ container: this.container.name, volume: this.volume.name });
+  }
+}

@@ -1,0 +1,63 @@
+import * as docker from '@pulumi/docker';
+import * as pulumi from '@pulumi/pulumi';
+import { REDIS_CONFIG_PATH, renderRedisConfig } from '../lib/redis-conf';
+import { Topology } from '../lib/topology';
+import { containerLabels, containerOptions, env, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
+
+export interface RedisArgs {
+  /** Names, port, image, volume and database count come from `topology.redis`. */
+  readonly topology: Topology;
+  /** Network the container joins under its alias. */
+  readonly network: pulumi.Input<string>;
+  /** `requirepass`; GitLab instances use the same one. */
+  readonly password: pulumi.Input<string>;
+}
+
+/**
+ * Redis for GitLab's caches, sessions and Sidekiq queues, one database index per instance. The
+ * password lives in an uploaded redis.conf, not in the command line where `ps` and `docker inspect`
+ * would show it.
+ */
+export class Redis extends pulumi.ComponentResource {
+  readonly container: docker.Container;
+  readonly volume: docker.Volume;
+
+  constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('kytes:data:Redis', name, {}, opts);
+    const t = args.topology;
+    const r = t.redis;
+    const image = pinnedImage(`${name}-image`, r.image, this);
+    this.volume = retainedVolume(`${name}-data`, r.data, t.prefix, this);
+    const config = pulumi.secret(pulumi.output(args.password).apply((p) => renderRedisConfig(r, p)));
+
+    this.container = new docker.Container(
+      `${name}-container`,
+      {
+        name: r.container,
+        image: image.imageId,
+        hostname: r.alias,
+        networksAdvanced: networkAttachment(args.network, r.alias),
+        command: ['redis-server', REDIS_CONFIG_PATH],
+        uploads: [{ file: REDIS_CONFIG_PATH, content: config, permissions: '0644' }],
+        // redis-cli reads the password from REDISCLI_AUTH, keeping it off the command line.
+        envs: env({ REDISCLI_AUTH: args.password, TZ: t.timezone }),
+        volumes: [{ volumeName: this.volume.name, containerPath: r.data.containerPath }],
+        healthcheck: {
+          tests: ['CMD-SHELL', `redis-cli -p ${r.port} ping | grep -q PONG`],
+          interval: seconds(10),
+          timeout: seconds(5),
+          retries: 6,
+          startPeriod: seconds(30),
+          startInterval: seconds(2),
+        },
+        wait: true,
+        waitTimeout: 120,
+        restart: 'unless-stopped',
+        stopTimeout: 30,
+        labels: containerLabels(t.prefix, 'redis'),
+      },
+      containerOptions(this),
+    );
+    this.registerOutputs({ container: this.container.name, volume: this.volume.name });
+  }
+}

@@ -1,0 +1,82 @@
+import * as docker from '@pulumi/docker';
+import * as pulumi from '@pulumi/pulumi';
+import { rocketchatHealthcheck, rocketchatMongoUrl } from '../lib/mongo';
+import { MongoTopology, RocketchatTopology, Topology } from '../lib/topology';
+import { containerLabels, containerOptions, env, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
+
+/** Container memory limits in MB, per profile. */
+export const ROCKETCHAT_MEMORY_MB = { constrained: 1536, standard: 4096 } as const;
+
+export interface RocketChatArgs {
+  readonly topology: Topology;
+  /** `topology.rocketchat`: name, port, ROOT_URL, uploads volume. */
+  readonly rocketchat: RocketchatTopology;
+  /** `topology.mongo`, for the replica-set URL. */
+  readonly mongo: MongoTopology;
+  /** Network the container joins under its alias. */
+  readonly network: pulumi.Input<string>;
+  /** Password of the Mongo application user. */
+  readonly mongoPassword: pulumi.Input<string>;
+  /** Initial administrator; `ADMIN_*` act only while no administrator exists. */
+  readonly admin: { readonly username: string; readonly name: string; readonly email: string; readonly password: pulumi.Input<string> };
+  /** `constrained` lowers the memory limit. Default `standard`. */
+  readonly memoryProfile?: 'constrained' | 'standard';
+  /** The replica-set initiation step: Rocket.Chat needs a writable primary, not just a running mongod. */
+  readonly dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/** Rocket.Chat, with ROOT_URL equal to the proxy hostname's URL (rule 5) and PORT = its proxy_pass port (rule 3). */
+export class RocketChat extends pulumi.ComponentResource {
+  readonly container: docker.Container;
+  readonly uploads: docker.Volume;
+
+  constructor(name: string, args: RocketChatArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('kytes:app:RocketChat', name, {}, opts);
+    const t = args.topology;
+    const rc = args.rocketchat;
+    const profile = args.memoryProfile ?? 'standard';
+    const image = pinnedImage(`${name}-image`, rc.image, this);
+    this.uploads = retainedVolume(`${name}-uploads`, rc.uploads, t.prefix, this);
+    const mongoUrl = pulumi.secret(pulumi.output(args.mongoPassword).apply((p) => rocketchatMongoUrl(args.mongo, p)));
+
+    this.container = new docker.Container(
+      `${name}-container`,
+      {
+        name: rc.container,
+        image: image.imageId,
+        hostname: rc.alias,
+        networksAdvanced: networkAttachment(args.network, rc.alias),
+        envs: env({
+          ROOT_URL: rc.rootUrl,
+          PORT: String(rc.port),
+          MONGO_URL: mongoUrl,
+          DEPLOY_METHOD: 'docker',
+          INITIAL_USER: 'yes',
+          ADMIN_USERNAME: args.admin.username,
+          ADMIN_NAME: args.admin.name,
+          ADMIN_EMAIL: args.admin.email,
+          ADMIN_PASS: args.admin.password,
+          OVERWRITE_SETTING_Show_Setup_Wizard: 'completed',
+          TZ: t.timezone,
+        }),
+        volumes: [{ volumeName: this.uploads.name, containerPath: rc.uploads.containerPath }],
+        healthcheck: {
+          tests: rocketchatHealthcheck(rc),
+          interval: seconds(30),
+          timeout: seconds(10),
+          retries: 5,
+          startPeriod: seconds(300),
+          startInterval: seconds(5),
+        },
+        wait: true,
+        waitTimeout: 600,
+        restart: 'unless-stopped',
+        memory: ROCKETCHAT_MEMORY_MB[profile],
+        stopTimeout: 30,
+        labels: containerLabels(t.prefix, 'rocketchat'),
+      },
+      containerOptions(this, args.dependsOn),
+    );
+    this.registerOutputs({ container: this.container.name, url: rc.rootUrl });
+  }
+}

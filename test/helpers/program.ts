@@ -1,0 +1,123 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as yaml from 'js-yaml';
+import type * as Pulumi from '@pulumi/pulumi';
+
+export const ROOT = path.join(__dirname, '..', '..');
+/** A master secret for tests only; tests assert it (and everything derived from it) stays secret. */
+export const TEST_MASTER_SECRET = 'test-master-secret-0123456789-abcdefghijklmnop';
+/** Pulumi's marker for a secret value, as mocks see inputs. */
+export const SECRET_SIG_KEY = '4dabf18193072939515e22adb298388d';
+export const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
+
+export interface RecordedResource {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+}
+
+export interface StackRun {
+  readonly resources: RecordedResource[];
+  /** The program's exports, resolved (secrets unwrapped). */
+  readonly outputs: Record<string, unknown>;
+}
+
+/** Flattens a Pulumi.<stack>.yaml `config:` map the way the CLI hands it to a program. */
+export function stackConfig(stack: string): Record<string, string> {
+  const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+  const doc = yaml.load(fs.readFileSync(file, 'utf8')) as { config?: Record<string, unknown> };
+  return flattenConfig(doc.config ?? {});
+}
+
+export function flattenConfig(config: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+  );
+}
+
+export function isSecretValue(v: unknown): v is { value: unknown } {
+  return typeof v === 'object' && v !== null && (v as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
+}
+
+/** Removes Pulumi's secret wrappers, for assertions on values. */
+export function unwrap(v: unknown): unknown {
+  if (isSecretValue(v)) return unwrap(v.value);
+  if (Array.isArray(v)) return v.map(unwrap);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]));
+  return v;
+}
+
+export function promiseOf<T>(o: Pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => o.apply(resolve));
+}
+
+/** Fake outputs a real provider would return, so dependent inputs resolve to stable values. */
+function fakeState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  switch (type) {
+    case 'docker:index/remoteImage:RemoteImage':
+      return { ...inputs, imageId: `sha256:${Buffer.from(String(unwrap(inputs.name))).toString('hex').padEnd(64, '0').slice(0, 64)}` };
+    case 'random:index/randomPassword:RandomPassword':
+      return { ...inputs, result: `random-${name}` };
+    case 'command:local:Command':
+    case 'command:remote:Command':
+      return { ...inputs, stdout: '', stderr: '' };
+    default:
+      return inputs;
+  }
+}
+
+/**
+ * Runs index.ts under Pulumi's mocks with the given flat config, in a fresh module registry so it can
+ * run several times in one test file. Any provider function call fails the run: Kytes makes none.
+ */
+export async function runProgram(
+  stack: string,
+  config: Record<string, string>,
+  options: { masterSecret?: string | null; secretKeys?: string[] } = {},
+): Promise<StackRun> {
+  const resources: RecordedResource[] = [];
+  const cfg = { ...config };
+  const secretKeys = [...(options.secretKeys ?? [])];
+  if (options.masterSecret !== null) {
+    cfg['kytes:masterSecret'] = options.masterSecret ?? TEST_MASTER_SECRET;
+    secretKeys.push('kytes:masterSecret');
+  }
+  let outputs: Record<string, unknown> = {};
+  await jestIsolated(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pulumi = require('@pulumi/pulumi') as typeof Pulumi;
+    await pulumi.runtime.setMocks(
+      {
+        newResource(args) {
+          resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+          return { id: `${args.name}-id`, state: fakeState(args.type, args.name, args.inputs) };
+        },
+        call(args) {
+          throw new Error(`unexpected provider call ${args.token}`);
+        },
+      },
+      'kytes',
+      stack,
+      false,
+    );
+    pulumi.runtime.setAllConfig(cfg, secretKeys);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require(path.join(ROOT, 'index.ts')) as Record<string, unknown>;
+    const resolved: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(program)) {
+      resolved[k] = await promiseOf(pulumi.output(v));
+    }
+    outputs = resolved;
+    // Let registrations that no export depends on finish too.
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  });
+  return { resources, outputs };
+}
+
+async function jestIsolated(fn: () => Promise<void>): Promise<void> {
+  await jest.isolateModulesAsync(fn);
+}
+
+export function runStack(stack: string, extraConfig: Record<string, string> = {}): Promise<RecordedResource[]> {
+  return runProgram(stack, { ...stackConfig(stack), ...extraConfig }).then((r) => r.resources);
+}
