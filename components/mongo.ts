@@ -53,7 +53,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
             networksAdvanced: networkAttachment(args.network, mb.alias),
             command: mongodCommand(m),
             uploads: [
-              { file: m.keyfilePath, content: keyfile.result, owner: MONGODB_UID, group: MONGODB_UID, permissions: '0400' },
+              { file: m.keyfilePath, content: pulumi.secret(keyfile.result), owner: MONGODB_UID, group: MONGODB_UID, permissions: '0400' },
             ],
             envs: env({
               [MONGO_ROOT_USER_ENV]: m.rootUser,

@@ -10,11 +10,35 @@ export const TEST_MASTER_SECRET = 'test-master-secret-0123456789-abcdefghijklmno
 export const SECRET_SIG_KEY = '4dabf18193072939515e22adb298388d';
 export const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
 
+export interface RecordedOptions {
+  /** Logical name of the parent resource ('' for the stack). */
+  readonly parent: string;
+  /** Logical names of explicit and implicit dependencies. */
+  readonly dependsOn: string[];
+  readonly retainOnDelete: boolean;
+  readonly deleteBeforeReplace: boolean;
+  readonly replaceOnChanges: string[];
+}
+
 export interface RecordedResource {
   readonly type: string;
   readonly name: string;
   readonly inputs: Record<string, unknown>;
+  /** Resource options as the engine receives them (not visible to mocks' newResource). */
+  readonly options: RecordedOptions;
 }
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getDependenciesList(): string[];
+  getRetainondelete(): boolean;
+  getDeletebeforereplace(): boolean;
+  getReplaceonchangesList(): string[];
+}
+
+const urnName = (urn: string) => urn.slice(urn.lastIndexOf('::') + 2);
 
 export interface StackRun {
   readonly resources: RecordedResource[];
@@ -73,23 +97,25 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
 export async function runProgram(
   stack: string,
   config: Record<string, string>,
-  options: { masterSecret?: string | null; secretKeys?: string[] } = {},
+  run: { masterSecret?: string | null; secretKeys?: string[] } = {},
 ): Promise<StackRun> {
   const resources: RecordedResource[] = [];
+  const options = new Map<string, RecordedOptions>();
   const cfg = { ...config };
-  const secretKeys = [...(options.secretKeys ?? [])];
-  if (options.masterSecret !== null) {
-    cfg['kytes:masterSecret'] = options.masterSecret ?? TEST_MASTER_SECRET;
+  const secretKeys = [...(run.secretKeys ?? [])];
+  if (run.masterSecret !== null) {
+    cfg['kytes:masterSecret'] = run.masterSecret ?? TEST_MASTER_SECRET;
     secretKeys.push('kytes:masterSecret');
   }
   let outputs: Record<string, unknown> = {};
-  await jestIsolated(async () => {
+  try {
+    await jestIsolated(async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pulumi = require('@pulumi/pulumi') as typeof Pulumi;
     await pulumi.runtime.setMocks(
       {
         newResource(args) {
-          resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+          resources.push({ type: args.type, name: args.name, inputs: args.inputs, options: options.get(args.name)! });
           return { id: `${args.name}-id`, state: fakeState(args.type, args.name, args.inputs) };
         },
         call(args) {
@@ -100,6 +126,20 @@ export async function runProgram(
       stack,
       false,
     );
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+      registerResource(req: RegisterRequest, cb: unknown): unknown;
+    };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+      options.set(req.getName(), {
+        parent: req.getParent() ? urnName(req.getParent()) : '',
+        dependsOn: req.getDependenciesList().map(urnName).sort(),
+        retainOnDelete: req.getRetainondelete(),
+        deleteBeforeReplace: req.getDeletebeforereplace(),
+        replaceOnChanges: req.getReplaceonchangesList(),
+      });
+      return register(req, cb);
+    };
     pulumi.runtime.setAllConfig(cfg, secretKeys);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require(path.join(ROOT, 'index.ts')) as Record<string, unknown>;
@@ -110,8 +150,21 @@ export async function runProgram(
     outputs = resolved;
     // Let registrations that no export depends on finish too.
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-  });
+    });
+  } catch (e) {
+    throw new ProgramError(e instanceof Error ? e.message : String(e), resources);
+  }
   return { resources, outputs };
+}
+
+/** The program failed; `resources` says what it had registered by then. */
+export class ProgramError extends Error {
+  constructor(
+    message: string,
+    readonly resources: RecordedResource[],
+  ) {
+    super(message);
+  }
 }
 
 async function jestIsolated(fn: () => Promise<void>): Promise<void> {

@@ -1,0 +1,150 @@
+import { ConfigError, DEFAULT_IMAGES, isPinnedImage, parseConfig } from '../lib/config';
+import { flattenConfig, ProgramError, runProgram, TEST_MASTER_SECRET } from './helpers/program';
+
+const SECRET = { 'kytes:masterSecret': TEST_MASTER_SECRET };
+const isSecret = (k: string) => k === 'kytes:masterSecret';
+
+describe('parseConfig', () => {
+  it('fills every default from an otherwise empty stack', () => {
+    expect(parseConfig(SECRET, isSecret)).toEqual({
+      domain: 'kytes.localhost',
+      timezone: 'UTC',
+      memoryProfile: 'standard',
+      docker: { host: 'unix:///var/run/docker.sock', sshOpts: [] },
+      network: {},
+      proxy: { httpPort: 80, bindAddress: '0.0.0.0', publicScheme: 'http' },
+      gitlab: { instances: [{ name: 'main', sshPort: 2222 }], sshBindAddress: '0.0.0.0', startTimeoutMinutes: 30 },
+      rocketchat: { enabled: true },
+      mongo: { replicaSet: 'rs0', members: 1 },
+      images: { ...DEFAULT_IMAGES },
+      admin: { username: 'kytes-admin', name: 'Kytes Admin' },
+      backup: { schedule: '0 */4 * * *', keepLast: 6, keepDaily: 7, keepWeekly: 4 },
+      restore: {},
+    });
+  });
+
+  it('pins every default image', () => {
+    for (const ref of Object.values(DEFAULT_IMAGES)) expect(isPinnedImage(ref)).toBe(true);
+  });
+
+  it.each([
+    ['postgres:17.10-bookworm', true],
+    ['registry.example.com:5000/team/app:1.2', true],
+    [`mongo@sha256:${'a'.repeat(64)}`, true],
+    ['postgres', false],
+    ['postgres:latest', false],
+    ['registry.example.com:5000/app', false],
+    ['Postgres:17', false],
+  ])('isPinnedImage(%s) is %s', (ref, pinned) => {
+    expect(isPinnedImage(ref)).toBe(pinned);
+  });
+
+  it('lists every problem at once, with key path, value received and what is allowed', () => {
+    const all = flattenConfig({
+      'kytes:domain': 'Not A Domain',
+      'kytes:proxy': { httpPort: 70000 },
+      'kytes:memoryProfile': 'huge',
+    });
+    let error: unknown;
+    try {
+      parseConfig({ ...all, ...SECRET }, isSecret);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'kytes:domain: received "Not A Domain"; allowed: a lower-case DNS name with at least one dot, such as gitlab.example.com',
+      'kytes:memoryProfile: received "huge"; allowed: one of constrained, standard',
+      'kytes:proxy.httpPort: received 70000; allowed: a whole number from 1 to 65535 (the host port nginx is published on)',
+    ]);
+  });
+
+  it('never shows the master secret in an error', () => {
+    const short = 'short-but-secret';
+    expect(() => parseConfig({ 'kytes:masterSecret': short }, isSecret)).toThrow(
+      'kytes:masterSecret: received a secret of 16 characters; allowed: at least 32',
+    );
+    try {
+      parseConfig({ 'kytes:masterSecret': short }, isSecret);
+    } catch (e) {
+      expect(String(e)).not.toContain(short);
+    }
+  });
+});
+
+/** [what, flat config additions, expected problem prefix (key path and value)]. */
+const INVALID: Array<[string, Record<string, unknown>, string]> = [
+  ['domain not a DNS name', { 'kytes:domain': 'kytes' }, 'kytes:domain: received "kytes"'],
+  ['domain upper case', { 'kytes:domain': 'Kytes.IO' }, 'kytes:domain: received "Kytes.IO"'],
+  ['prefix not a DNS label', { 'kytes:prefix': '9lives' }, 'kytes:prefix: received "9lives"'],
+  ['unknown time zone', { 'kytes:timezone': 'Mars/Olympus' }, 'kytes:timezone: received "Mars/Olympus"'],
+  ['unknown memory profile', { 'kytes:memoryProfile': 'tiny' }, 'kytes:memoryProfile: received "tiny"'],
+  ['unknown top-level key', { 'kytes:gitlabb': { instances: [] } }, 'kytes:gitlabb: received {"instances":[]}; allowed: no such key'],
+  ['docker host over tcp', { 'kytes:docker': { host: 'tcp://1.2.3.4:2375' } }, 'kytes:docker.host: received "tcp://1.2.3.4:2375"'],
+  ['network name with dot', { 'kytes:network': { name: 'a.b' } }, 'kytes:network.name: received "a.b"'],
+  ['network subnet public', { 'kytes:network': { subnet: '8.8.8.0/24' } }, 'kytes:network.subnet: received "8.8.8.0/24"'],
+  ['proxy port zero', { 'kytes:proxy': { httpPort: 0 } }, 'kytes:proxy.httpPort: received 0'],
+  ['proxy port text', { 'kytes:proxy': { httpPort: '80' } }, 'kytes:proxy.httpPort: received "80"'],
+  ['proxy port fractional', { 'kytes:proxy': { httpPort: 80.5 } }, 'kytes:proxy.httpPort: received 80.5'],
+  ['bind address hostname', { 'kytes:proxy': { bindAddress: 'localhost' } }, 'kytes:proxy.bindAddress: received "localhost"'],
+  ['bind address out of range', { 'kytes:proxy': { bindAddress: '256.0.0.1' } }, 'kytes:proxy.bindAddress: received "256.0.0.1"'],
+  ['public scheme ftp', { 'kytes:proxy': { publicScheme: 'ftp' } }, 'kytes:proxy.publicScheme: received "ftp"'],
+  ['proxy unknown key', { 'kytes:proxy': { port: 80 } }, 'kytes:proxy.port: received 80; allowed: no such key'],
+  ['no GitLab instance', { 'kytes:gitlab': { instances: [] } }, 'kytes:gitlab.instances: received []'],
+  ['instance name with underscore', { 'kytes:gitlab': { instances: [{ name: 'my_lab', sshPort: 2222 }] } }, 'kytes:gitlab.instances[0].name: received "my_lab"'],
+  ['instance name upper case', { 'kytes:gitlab': { instances: [{ name: 'Main', sshPort: 2222 }] } }, 'kytes:gitlab.instances[0].name: received "Main"'],
+  ['instance without ssh port', { 'kytes:gitlab': { instances: [{ name: 'main' }] } }, 'kytes:gitlab.instances[0].sshPort: received nothing'],
+  ['instance ssh port too high', { 'kytes:gitlab': { instances: [{ name: 'main', sshPort: 65536 }] } }, 'kytes:gitlab.instances[0].sshPort: received 65536'],
+  ['instance hostname bare', { 'kytes:gitlab': { instances: [{ name: 'main', hostname: 'gitlab', sshPort: 2222 }] } }, 'kytes:gitlab.instances[0].hostname: received "gitlab"'],
+  ['instance unknown key', { 'kytes:gitlab': { instances: [{ name: 'main', sshPort: 2222, port: 1 }] } }, 'kytes:gitlab.instances[0].port: received 1; allowed: no such key'],
+  ['start timeout too short', { 'kytes:gitlab': { startTimeoutMinutes: 1 } }, 'kytes:gitlab.startTimeoutMinutes: received 1'],
+  ['rocketchat enabled as text', { 'kytes:rocketchat': { enabled: 'yes' } }, 'kytes:rocketchat.enabled: received "yes"'],
+  ['rocketchat hostname with scheme', { 'kytes:rocketchat': { hostname: 'https://chat.kytes.io' } }, 'kytes:rocketchat.hostname: received "https://chat.kytes.io"'],
+  ['even replica-set size', { 'kytes:mongo': { members: 2 } }, 'kytes:mongo.members: received 2'],
+  ['replica-set name with space', { 'kytes:mongo': { replicaSet: 'rs 0' } }, 'kytes:mongo.replicaSet: received "rs 0"'],
+  ['image latest', { 'kytes:images': { gitlab: 'gitlab/gitlab-ce:latest' } }, 'kytes:images.gitlab: received "gitlab/gitlab-ce:latest"'],
+  ['image untagged', { 'kytes:images': { postgres: 'postgres' } }, 'kytes:images.postgres: received "postgres"'],
+  ['admin user name with space', { 'kytes:admin': { username: 'kytes admin' } }, 'kytes:admin.username: received "kytes admin"'],
+  ['admin email invalid', { 'kytes:admin': { email: 'ops-at-kytes' } }, 'kytes:admin.email: received "ops-at-kytes"'],
+  ['cron every minute typo', { 'kytes:backup': { schedule: '* */4 * *' } }, 'kytes:backup.schedule: received "* */4 * *"'],
+  ['backup dir relative', { 'kytes:backup': { dir: 'backups' } }, 'kytes:backup.dir: received "backups"'],
+  ['keepLast zero', { 'kytes:backup': { keepLast: 0 } }, 'kytes:backup.keepLast: received 0'],
+  ['off-host copy over http', { 'kytes:backup': { offHost: 'http://vault/backups' } }, 'kytes:backup.offHost: received "http://vault/backups"'],
+  ['restore from a name', { 'kytes:restore': { from: 'latest' } }, 'kytes:restore.from: received "latest"'],
+  // Cross-field rules, found by the topology derivation.
+  ['duplicate instance names', { 'kytes:gitlab': { instances: [{ name: 'a', sshPort: 2222 }, { name: 'a', sshPort: 2223 }] } }, 'kytes:gitlab.instances[1].name: "a" is already the name of instances[0]'],
+  ['duplicate ssh ports', { 'kytes:gitlab': { instances: [{ name: 'a', sshPort: 2222 }, { name: 'b', sshPort: 2222 }] } }, 'kytes:gitlab.instances[1].sshPort: host port 2222 is already published by kytes:gitlab.instances[0].sshPort'],
+  ['ssh port equals proxy port', { 'kytes:proxy': { httpPort: 2222 } }, 'kytes:gitlab.instances[0].sshPort: host port 2222 is already published by kytes:proxy.httpPort'],
+  ['duplicate hostnames', { 'kytes:rocketchat': { hostname: 'gitlab.kytes.localhost' } }, 'kytes:rocketchat.hostname: hostname "gitlab.kytes.localhost" is already used by kytes:gitlab.instances[0].hostname'],
+  ['postgres too new for GitLab 19', { 'kytes:images': { postgres: 'postgres:18.1' } }, 'kytes:images.postgres: PostgreSQL 18 with GitLab 19'],
+  ['mongo too old for Rocket.Chat 8', { 'kytes:images': { mongo: 'mongo:7.0.12' } }, 'kytes:images.mongo: MongoDB 7 with Rocket.Chat 8'],
+  ['instance name too long for an alias', { 'kytes:gitlab': { instances: [{ name: `a${'b'.repeat(56)}`, sshPort: 2222 }] } }, `kytes:gitlab.instances[0].name: "a${'b'.repeat(56)}" is too long`],
+];
+
+describe('invalid configs stop the program before any resource', () => {
+  it(`covers at least 30 cases (${INVALID.length})`, () => {
+    expect(INVALID.length).toBeGreaterThanOrEqual(30);
+  });
+
+  it.each(INVALID)('%s', async (_what, extra, expected) => {
+    const error = await runProgram('dev', flattenConfig(extra)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ProgramError);
+    expect((error as ProgramError).message).toContain(expected);
+    expect((error as ProgramError).resources).toEqual([]);
+  });
+
+  it('a missing master secret is an error, not a generated value', async () => {
+    await expect(runProgram('dev', {}, { masterSecret: null })).rejects.toThrow(
+      'kytes:masterSecret: received nothing; allowed: a secret of at least 32 characters',
+    );
+  });
+
+  it('a master secret set in plain text is refused', async () => {
+    await expect(runProgram('dev', { 'kytes:masterSecret': TEST_MASTER_SECRET }, { masterSecret: null })).rejects.toThrow(
+      'kytes:masterSecret: received a plain-text value; allowed: a secret only',
+    );
+  });
+});
