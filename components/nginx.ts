@@ -1,7 +1,7 @@
 import * as crypto from 'crypto';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { NGINX_HEALTH_PATH, renderNginxConfig } from '../lib/nginx';
+import { nginxHealthcheckCommand, renderNginxConfig } from '../lib/nginx';
 import { Topology } from '../lib/topology';
 import { containerLabels, containerOptions, env, networkAttachment, pinnedImage, seconds } from './common';
 
@@ -40,7 +40,7 @@ export class ReverseProxy extends pulumi.ComponentResource {
         ports: [{ internal: n.listenPort, external: n.publishedPort, ip: n.bindAddress, protocol: 'tcp' }],
         envs: env({ TZ: t.timezone }),
         healthcheck: {
-          tests: ['CMD', 'curl', '-fsS', '-o', '/dev/null', `http://127.0.0.1:${n.listenPort}${NGINX_HEALTH_PATH}`],
+          tests: nginxHealthcheckCommand(n),
           interval: seconds(15),
           timeout: seconds(5),
           retries: 4,

@@ -1,0 +1,306 @@
+import { derivePassword } from '../lib/secrets';
+import { RecordedResource, runProgram, stackConfig, StackRun, TEST_MASTER_SECRET, unwrap } from './helpers/program';
+
+/** Exact children and inputs of each component, on the dev stack (`Pulumi.dev.yaml`). */
+let run: StackRun;
+beforeAll(async () => {
+  run = await runProgram('dev', stackConfig('dev'));
+});
+
+const byName = (name: string): RecordedResource => {
+  const r = run.resources.find((x) => x.name === name);
+  if (!r) throw new Error(`no resource ${name}`);
+  return r;
+};
+const inputs = (name: string) => unwrap(byName(name).inputs) as Record<string, unknown>;
+const children = (parent: string) =>
+  run.resources
+    .filter((r) => r.options.parent === parent)
+    .map((r) => `${r.type} ${r.name}`)
+    .sort();
+const pw = (purpose: string) => derivePassword(TEST_MASTER_SECRET, purpose);
+const labels = (service: string, extra: Record<string, string> = {}) =>
+  Object.entries({ 'kytes.prefix': 'kytes-dev', 'kytes.service': service, ...extra })
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([label, value]) => ({ label, value }));
+const volumeLabels = [
+  { label: 'kytes.prefix', value: 'kytes-dev' },
+  { label: 'kytes.retain-on-delete', value: 'true' },
+];
+const net = (alias: string) => [{ name: 'kytes-dev', aliases: [alias] }];
+
+describe('components are parented under the stack with type tokens kytes:<area>:<Name>', () => {
+  it('top level', () => {
+    expect(children('')).toEqual(
+      [
+        'kytes:app:GitlabInstance kytes-dev-gitlab-main',
+        'kytes:app:RocketChat kytes-dev-rocketchat',
+        'kytes:data:MongoReplicaSet kytes-dev-mongo',
+        'kytes:data:Postgres kytes-dev-postgres',
+        'kytes:data:Redis kytes-dev-redis',
+        'kytes:edge:ReverseProxy kytes-dev-nginx',
+        'kytes:network:StackNetwork kytes-dev-network',
+        'pulumi:providers:docker kytes-dev-docker',
+      ].concat(children('').filter((c) => c.startsWith('kytes:ops:'))).sort(),
+    );
+  });
+});
+
+describe('StackNetwork', () => {
+  it('one bridge network with a stable name and subnet', () => {
+    expect(children('kytes-dev-network')).toEqual(['docker:index/network:Network kytes-dev-network-bridge']);
+    expect(inputs('kytes-dev-network-bridge')).toEqual({
+      name: 'kytes-dev',
+      driver: 'bridge',
+      ipamConfigs: [{ subnet: '172.24.114.0/24' }],
+      labels: [{ label: 'kytes.prefix', value: 'kytes-dev' }],
+    });
+  });
+});
+
+describe('Postgres', () => {
+  it('children', () => {
+    expect(children('kytes-dev-postgres')).toEqual([
+      'command:local:Command kytes-dev-postgres-setup',
+      'docker:index/container:Container kytes-dev-postgres-container',
+      'docker:index/remoteImage:RemoteImage kytes-dev-postgres-image',
+      'docker:index/volume:Volume kytes-dev-postgres-data',
+    ]);
+    expect(inputs('kytes-dev-postgres-image')).toEqual({ name: 'postgres:17.10-bookworm', keepLocally: true });
+    expect(inputs('kytes-dev-postgres-data')).toEqual({ name: 'kytes-dev-postgres-data', labels: volumeLabels });
+  });
+
+  it('container', () => {
+    const c = inputs('kytes-dev-postgres-container');
+    expect({ ...c, image: undefined }).toEqual({
+      name: 'kytes-dev-postgres',
+      image: undefined,
+      hostname: 'postgres',
+      networksAdvanced: net('postgres'),
+      envs: [`POSTGRES_PASSWORD=${pw('postgres/superuser')}`, 'TZ=UTC'],
+      volumes: [{ volumeName: 'kytes-dev-postgres-data', containerPath: '/var/lib/postgresql/data' }],
+      healthcheck: {
+        tests: ['CMD', 'pg_isready', '-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', '-d', 'postgres'],
+        interval: '10s',
+        timeout: '5s',
+        retries: 6,
+        startPeriod: '60s',
+        startInterval: '2s',
+      },
+      wait: true,
+      waitTimeout: 300,
+      restart: 'unless-stopped',
+      shmSize: 256,
+      stopTimeout: 60,
+      destroyGraceSeconds: 90,
+      labels: labels('postgres'),
+    });
+  });
+
+  it('setup step: passwords in environment only, no logging, re-run when the container is replaced', () => {
+    const s = inputs('kytes-dev-postgres-setup');
+    expect(s.create).toBe('docker exec -i -e KYTES_PG_PASSWORD_MAIN kytes-dev-postgres psql -v ON_ERROR_STOP=1 -q -U postgres -d postgres');
+    expect(s.environment).toEqual({ DOCKER_HOST: 'unix:///var/run/docker.sock', KYTES_PG_PASSWORD_MAIN: pw('gitlab/main/database') });
+    expect(s.interpreter).toEqual(['/bin/bash', '-c']);
+    expect(s.logging).toBe('none');
+    expect(s.triggers).toEqual(['kytes-dev-postgres-container-id']);
+    expect(s.stdin).toContain('CREATE EXTENSION IF NOT EXISTS');
+  });
+});
+
+describe('Redis', () => {
+  it('children and container', () => {
+    expect(children('kytes-dev-redis')).toEqual([
+      'docker:index/container:Container kytes-dev-redis-container',
+      'docker:index/remoteImage:RemoteImage kytes-dev-redis-image',
+      'docker:index/volume:Volume kytes-dev-redis-data',
+    ]);
+    const c = inputs('kytes-dev-redis-container');
+    expect(c.command).toEqual(['redis-server', '/usr/local/etc/redis/redis.conf']);
+    expect(c.envs).toEqual([`REDISCLI_AUTH=${pw('redis')}`, 'TZ=UTC']);
+    expect(c.volumes).toEqual([{ volumeName: 'kytes-dev-redis-data', containerPath: '/data' }]);
+    expect(c.networksAdvanced).toEqual(net('redis'));
+    expect(c.ports).toBeUndefined();
+    expect(c.labels).toEqual(labels('redis'));
+    const [upload] = c.uploads as Array<{ file: string; content: string }>;
+    expect(upload.file).toBe('/usr/local/etc/redis/redis.conf');
+    expect(upload.content.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([
+      'bind 0.0.0.0',
+      'port 6379',
+      'protected-mode yes',
+      'databases 16',
+      'dir /data',
+      'appendonly yes',
+      'appendfsync everysec',
+      'save 3600 1 300 100 60 10000',
+      `requirepass ${pw('redis')}`,
+    ]);
+  });
+});
+
+describe('GitlabInstance', () => {
+  it('children', () => {
+    expect(children('kytes-dev-gitlab-main')).toEqual([
+      'docker:index/container:Container kytes-dev-gitlab-main-container',
+      'docker:index/remoteImage:RemoteImage kytes-dev-gitlab-main-image',
+      'docker:index/volume:Volume kytes-dev-gitlab-main-config',
+      'docker:index/volume:Volume kytes-dev-gitlab-main-data',
+      'docker:index/volume:Volume kytes-dev-gitlab-main-logs',
+    ]);
+  });
+
+  it('container', () => {
+    const c = inputs('kytes-dev-gitlab-main-container');
+    const env = c.envs as string[];
+    expect(env.map((e) => e.slice(0, e.indexOf('=')))).toEqual([
+      'GITLAB_OMNIBUS_CONFIG',
+      'GITLAB_ROOT_PASSWORD',
+      'KYTES_DB_PASSWORD',
+      'KYTES_REDIS_PASSWORD',
+      'TZ',
+    ]);
+    expect(env.slice(1)).toEqual([
+      `GITLAB_ROOT_PASSWORD=${pw('gitlab/main/root')}`,
+      `KYTES_DB_PASSWORD=${pw('gitlab/main/database')}`,
+      `KYTES_REDIS_PASSWORD=${pw('redis')}`,
+      'TZ=UTC',
+    ]);
+    expect({ ...c, envs: undefined, image: undefined }).toEqual({
+      name: 'kytes-dev-gitlab-main',
+      image: undefined,
+      envs: undefined,
+      hostname: 'gitlab.kytes.localhost',
+      networksAdvanced: net('gitlab-main'),
+      ports: [{ internal: 22, external: 2222, ip: '127.0.0.1', protocol: 'tcp' }],
+      volumes: [
+        { volumeName: 'kytes-dev-gitlab-main-config', containerPath: '/etc/gitlab' },
+        { volumeName: 'kytes-dev-gitlab-main-data', containerPath: '/var/opt/gitlab' },
+        { volumeName: 'kytes-dev-gitlab-main-logs', containerPath: '/var/log/gitlab' },
+      ],
+      healthcheck: {
+        tests: ['CMD', '/opt/gitlab/bin/gitlab-healthcheck', '--fail', '--max-time', '10'],
+        interval: '60s',
+        timeout: '30s',
+        retries: 5,
+        startPeriod: '1800s',
+        startInterval: '15s',
+      },
+      wait: true,
+      waitTimeout: 1800,
+      restart: 'unless-stopped',
+      shmSize: 256,
+      memory: 4096,
+      stopTimeout: 120,
+      destroyGraceSeconds: 180,
+      labels: labels('gitlab', { 'kytes.instance': 'main' }),
+    });
+  });
+});
+
+describe('MongoReplicaSet', () => {
+  it('children', () => {
+    expect(children('kytes-dev-mongo')).toEqual([
+      'command:local:Command kytes-dev-mongo-initiate',
+      'docker:index/container:Container kytes-dev-mongo-0',
+      'docker:index/remoteImage:RemoteImage kytes-dev-mongo-image',
+      'docker:index/volume:Volume kytes-dev-mongo-0-data',
+      'random:index/randomPassword:RandomPassword kytes-dev-mongo-keyfile',
+    ]);
+  });
+
+  it('member: keyfile auth, replica set, never published, not waited on before initiation', () => {
+    const c = inputs('kytes-dev-mongo-0');
+    expect(c.command).toEqual(['mongod', '--replSet', 'rs0', '--bind_ip_all', '--port', '27017', '--keyFile', '/etc/mongo-keyfile/keyfile']);
+    expect(c.uploads).toEqual([
+      { file: '/etc/mongo-keyfile/keyfile', content: 'random-kytes-dev-mongo-keyfile', owner: '999', group: '999', permissions: '0400' },
+    ]);
+    expect(c.ports).toBeUndefined();
+    expect(c.wait).toBe(false);
+    expect(c.networksAdvanced).toEqual(net('mongo-0'));
+    expect(c.envs).toEqual([`KYTES_MONGO_ROOT_PASSWORD=${pw('mongo/root')}`, 'KYTES_MONGO_ROOT_USERNAME=root', 'TZ=UTC']);
+    expect((c.healthcheck as { tests: string[] }).tests).toEqual([
+      'CMD',
+      'mongosh',
+      '--quiet',
+      '--port',
+      '27017',
+      '--eval',
+      "const h = db.hello(); quit(h.setName === 'rs0' && (h.isWritablePrimary || h.secondary) ? 0 : 1)",
+    ]);
+  });
+
+  it('initiation step', () => {
+    const s = inputs('kytes-dev-mongo-initiate');
+    expect(s.create).toBe(
+      `docker exec -i -e KYTES_MONGO_ROOT_PASSWORD -e KYTES_MONGO_APP_PASSWORD kytes-dev-mongo-0 sh -c 'exec mongosh --quiet --nodb --eval "$(cat)"'`,
+    );
+    expect(s.environment).toEqual({
+      DOCKER_HOST: 'unix:///var/run/docker.sock',
+      KYTES_MONGO_ROOT_PASSWORD: pw('mongo/root'),
+      KYTES_MONGO_APP_PASSWORD: pw('mongo/rocketchat'),
+    });
+    expect(s.logging).toBe('none');
+    expect(s.triggers).toEqual(['kytes-dev-mongo-0-id']);
+  });
+});
+
+describe('RocketChat', () => {
+  it('children and container', () => {
+    expect(children('kytes-dev-rocketchat')).toEqual([
+      'docker:index/container:Container kytes-dev-rocketchat-container',
+      'docker:index/remoteImage:RemoteImage kytes-dev-rocketchat-image',
+      'docker:index/volume:Volume kytes-dev-rocketchat-uploads',
+    ]);
+    const c = inputs('kytes-dev-rocketchat-container');
+    expect(c.envs).toEqual([
+      'ADMIN_EMAIL=admin@kytes.localhost',
+      'ADMIN_NAME=Kytes Admin',
+      `ADMIN_PASS=${pw('rocketchat/admin')}`,
+      'ADMIN_USERNAME=kytes-admin',
+      'DEPLOY_METHOD=docker',
+      'INITIAL_USER=yes',
+      `MONGO_URL=mongodb://rocketchat:${pw('mongo/rocketchat')}@mongo-0:27017/rocketchat?replicaSet=rs0&authSource=admin`,
+      'OVERWRITE_SETTING_Show_Setup_Wizard=completed',
+      'PORT=3000',
+      'ROOT_URL=http://rocketchat.kytes.localhost:8080',
+      'TZ=UTC',
+    ]);
+    expect(c.volumes).toEqual([{ volumeName: 'kytes-dev-rocketchat-uploads', containerPath: '/app/uploads' }]);
+    expect(c.memory).toBe(1536);
+    expect(c.ports).toBeUndefined();
+    expect((c.healthcheck as { tests: string[] }).tests.slice(0, 2)).toEqual(['CMD', 'node']);
+  });
+});
+
+describe('ReverseProxy', () => {
+  it('children and container', () => {
+    expect(children('kytes-dev-nginx')).toEqual([
+      'docker:index/container:Container kytes-dev-nginx-container',
+      'docker:index/remoteImage:RemoteImage kytes-dev-nginx-image',
+    ]);
+    const c = inputs('kytes-dev-nginx-container');
+    expect(c.ports).toEqual([{ internal: 8080, external: 8080, ip: '127.0.0.1', protocol: 'tcp' }]);
+    expect(c.networksAdvanced).toEqual(net('nginx'));
+    const [upload] = c.uploads as Array<{ file: string; content: string }>;
+    expect(upload.file).toBe('/etc/nginx/nginx.conf');
+    expect(upload.content).toContain('server_name gitlab.kytes.localhost;');
+    expect(upload.content).toContain('server_name rocketchat.kytes.localhost;');
+    expect((c.healthcheck as { tests: string[] }).tests).toEqual([
+      'CMD',
+      'curl',
+      '-fsS',
+      '-o',
+      '/dev/null',
+      'http://127.0.0.1:8080/nginx-health',
+    ]);
+  });
+
+  it('a config change changes the container (replaced with the new file)', async () => {
+    const other = await runProgram('dev', { ...stackConfig('dev'), 'kytes:domain': 'other.localhost' });
+    const label = (r: StackRun) =>
+      (unwrap(r.resources.find((x) => x.name === 'kytes-dev-nginx-container')!.inputs.labels) as Array<{ label: string; value: string }>).find(
+        (l) => l.label === 'kytes.config-sha256',
+      )!.value;
+    expect(label(other)).not.toBe(label(run));
+  });
+});
