@@ -203,7 +203,7 @@ export const configSchema = z
           .int()
           .refine((n) => [1, 3, 5, 7].includes(n), { error: 'one of 1, 3, 5, 7 (an odd number keeps a majority)' })
           .default(1)
-          .describe('Replica-set members. Default 1 (dev); 3 for production.'),
+          .describe('Replica-set members: 1, 3, 5 or 7. Default 1 (dev); 3 for production.'),
       })
       .default({ replicaSet: 'rs0', members: 1 })
       .describe('MongoDB replica set for Rocket.Chat. Never published on the host.'),
@@ -225,7 +225,7 @@ export const configSchema = z
           .regex(/^[a-z][a-z0-9._-]{1,31}$/, { error: '2–32 characters: lower-case letters, digits, ".", "_", "-"' })
           .default('kytes-admin')
           .describe('Rocket.Chat administrator user name (GitLab\'s is always `root`). Default `kytes-admin`.'),
-        name: z.string().min(1).max(64).default('Kytes Admin').describe('Administrator display name.'),
+        name: z.string().min(1).max(64).default('Kytes Admin').describe('Administrator display name. Default `Kytes Admin`.'),
         email: z
           .string()
           .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { error: 'an e-mail address' })
