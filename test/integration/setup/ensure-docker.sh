@@ -23,6 +23,10 @@ docker_ok() { docker info >/dev/null 2>&1; }
 if docker_ok; then log "docker engine already reachable"; exit 0; fi
 [ "$(id -u)" = 0 ] || die "no reachable docker engine, and starting one needs root"
 mkdir -p "$CI_DIR"
+# Concurrent callers (parallel test sessions) must not race to start two daemons.
+exec 9>"$CI_DIR/ensure-docker.lock"
+flock -w 300 9 || die "timed out waiting for another ensure-docker.sh run"
+if docker_ok; then log "docker engine became reachable (started by a concurrent run)"; exit 0; fi
 
 if ! command -v dockerd >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
@@ -61,9 +65,9 @@ smoke_test() {
   [ -n "$tini" ] || { log "no tini-static to smoke-test with; trusting docker info"; return 0; }
   dir=$(mktemp -d)
   cp -L "$tini" "$dir/tini"
-  tar -C "$dir" -c tini | docker import -q - kytes-smoke:latest >/dev/null || rc=1
+  tar -C "$dir" -c tini | docker import - kytes-smoke:latest >/dev/null || rc=1
   rm -rf "$dir"
-  ((rc == 0)) && { docker run --rm kytes-smoke:latest /tini --version >/dev/null 2>&1 || rc=1; }
+  ((rc == 0)) && { docker run --rm kytes-smoke:latest /tini --version >/dev/null || rc=1; }
   docker rmi -f kytes-smoke:latest >/dev/null 2>&1 || true
   return "$rc"
 }
@@ -73,7 +77,8 @@ attempt() { # $1 = flags string ("" = dockerd defaults)
   log "starting dockerd ${1:-(default flags)}"
   printf '\n=== %s dockerd %s\n' "$(date -u +%FT%TZ)" "$1" >>"$LOG"
   # shellcheck disable=SC2086 # flags are intentionally word-split
-  setsid dockerd --pidfile "$PIDFILE" $1 >>"$LOG" 2>&1 </dev/null &
+  # 9>&-: the daemon must not inherit (and forever hold) our lock.
+  setsid dockerd --pidfile "$PIDFILE" $1 >>"$LOG" 2>&1 </dev/null 9>&- &
   pid=$!
   if wait_ready "$pid" && smoke_test; then
     log "dockerd ready in $((SECONDS - start))s (pid $pid, storage driver $(docker info -f '{{.Driver}}'))"
