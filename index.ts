@@ -8,6 +8,8 @@ import { Postgres } from './components/postgres';
 import { Redis } from './components/redis';
 import { RocketChat } from './components/rocketchat';
 import { loadStack } from './lib/load';
+import { BackupOps } from './ops/backupOps';
+import { opsOptionsFromConfig, projectGitState, renderOpsScripts } from './ops/scripts';
 import { deriveStackSecrets } from './lib/secrets';
 
 // Wiring only: every name, port and URL below comes from the topology.
@@ -86,6 +88,21 @@ if (t.mongo && t.rocketchat) {
 
 const proxy = new ReverseProxy(`${t.prefix}-nginx`, { topology: t, network: network.name }, opts);
 
+const ops = new BackupOps(`${t.prefix}-ops`, {
+  topology: t,
+  scripts: renderOpsScripts(t, opsOptionsFromConfig(config, projectGitState(__dirname))),
+  backupTrigger: config.backup.trigger,
+  restoreFrom: config.restore.from,
+  gitlabContainers: Object.fromEntries(t.gitlab.map((g, i) => [g.name, gitlab[i].container])),
+  dependsOn: [
+    postgres.container,
+    postgres.setup,
+    redis.container,
+    ...(mongo ? [...mongo.members, mongo.initiation] : []),
+    ...(rocketchat ? [rocketchat.container] : []),
+  ],
+});
+
 export const networkName = network.name;
 export const urls = {
   gitlab: Object.fromEntries(t.gitlab.map((g) => [g.name, g.externalUrl])),
@@ -116,3 +133,9 @@ export const adminCredentials = pulumi.secret({
   gitlab: Object.fromEntries(t.gitlab.map((g) => [g.name, { username: 'root', password: secrets.gitlabRoot[g.name] }])),
   rocketchat: t.rocketchat ? { username: config.admin.username, password: secrets.rocketchatAdmin } : undefined,
 });
+export const backups = {
+  dir: ops.backupDir,
+  scriptsDir: ops.scriptsDir,
+  cronFile: ops.cronFile,
+  lastOnDemandBackup: ops.lastBackupId,
+};

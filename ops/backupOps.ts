@@ -1,0 +1,353 @@
+import * as pulumi from '@pulumi/pulumi';
+import { Topology } from '../lib/topology';
+import { AS_ROOT, bashScript, HostCommand, hostCommand, HostCommandArgs, HostConnection, shQuote } from './host';
+
+/**
+ * Backups as resources: the ops scripts and their cron schedule on the Docker host, an on-demand backup
+ * and a restore driven by config, and backups taken before containers go away. Every path comes from
+ * `topology.ops`; the scripts themselves come from `ops/scripts.ts`.
+ */
+export interface BackupOpsArgs {
+  /** Names and paths: `ops.scriptsDir`, `ops.backupDir`, `ops.cronFile`, the Docker host, the GitLab instances. */
+  readonly topology: Topology;
+  /**
+   * The rendered ops scripts by file name (`renderOpsScripts`), installed executable into
+   * `ops.scriptsDir`. Must contain `kytes-backup` (its last stdout line is the new backup id) and
+   * `kytes-restore <id>`. They contain no secret.
+   */
+  readonly scripts: Readonly<Record<string, string>>;
+  /** Five-field cron schedule of automatic backups. Default `topology.ops.schedule` (`0 *\/4 * * *`). */
+  readonly schedule?: string;
+  /** `kytes:backup.trigger`: each new value takes a backup during `pulumi up`. Default none: no on-demand backup. */
+  readonly backupTrigger?: string;
+  /** `kytes:restore.from`: a backup id; setting or changing it restores that backup during `pulumi up`. Default none. */
+  readonly restoreFrom?: string;
+  /** The GitLab container of each instance in `topology.gitlab`, by instance name. */
+  readonly gitlabContainers: Readonly<Record<string, pulumi.Resource>>;
+  /**
+   * Everything else a backup or restore needs running: PostgreSQL, Redis, the Mongo members and the
+   * replica-set initiation, Rocket.Chat. Backups taken on delete run before these are removed. Default none.
+   */
+  readonly dependsOn?: readonly pulumi.Resource[];
+  /** Login details for an `ssh://` Docker host. Default: the ssh-agent. */
+  readonly connection?: HostConnection;
+}
+
+/** Set on the machine running `pulumi` to delete without the backup (local Docker host only). */
+export const SKIP_ENV = 'KYTES_SKIP_PREDESTROY_BACKUP';
+/** File in the backup dir on the Docker host; touched less than an hour ago, it skips the backup (any host). */
+export const SKIP_FILE = 'skip-predestroy-backup';
+/**
+ * Written by each backup taken on delete: its id, then the GitLab instances it holds, one per line.
+ * A later delete of the same `pulumi` run finds its instance there and takes no second backup.
+ * Cleared whenever the scripts are (re)installed, i.e. by any `pulumi up` that changes the instances.
+ */
+export const ONDELETE_MARK = 'last-ondelete-backup';
+/**
+ * Seconds a backup or restore run by Pulumi waits for one already running (a scheduled backup) to end;
+ * the scripts' own default is to fail at once (`KYTES_LOCK_WAIT` of `kytes-lib.sh`).
+ */
+export const LOCK_WAIT_SECONDS = 3600;
+
+const SCRIPT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9]+)?$/;
+const REQUIRED_SCRIPTS = ['kytes-backup', 'kytes-restore'];
+const CRON_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * The cron file of this stack: a file of its own in `/etc/cron.d` (named without dots, which cron
+ * would skip), never root's crontab. `CRON_TZ` is honoured by cronie; Debian's cron reads the schedule
+ * in the host's time zone and only passes the variable on.
+ */
+export function renderCronFile(t: Topology, schedule: string): string {
+  return [
+    `# Kytes stack ${t.stack} (${t.prefix}): scheduled backups. Managed by Pulumi; set kytes:backup.schedule instead of editing.`,
+    'SHELL=/bin/bash',
+    `PATH=${CRON_PATH}`,
+    `CRON_TZ=${t.timezone}`,
+    `${schedule} root ${t.ops.scriptsDir}/kytes-backup >> ${t.ops.backupDir}/cron.log 2>&1`,
+    '',
+  ].join('\n');
+}
+
+/** One line per script, `name base64`, read by {@link unpackScripts}: bytes arrive intact, no quoting games. */
+export function encodeScripts(scripts: Readonly<Record<string, string>>): string {
+  return Object.keys(scripts)
+    .sort()
+    .map((file) => `${file} ${Buffer.from(scripts[file], 'utf8').toString('base64')}\n`)
+    .join('');
+}
+
+/** Writes each script from stdin into `dir` (a shell word) under a dotted name, then renames it. */
+function unpackScripts(dir: string): string[] {
+  return [
+    'while read -r file content; do',
+    `  base64 -d <<<"$content" > ${dir}/".$file.tmp"`,
+    `  chmod 0755 ${dir}/".$file.tmp"`,
+    `  mv -f ${dir}/".$file.tmp" ${dir}/"$file"`,
+    'done',
+  ];
+}
+
+function validate(args: BackupOpsArgs, schedule: string): void {
+  const problems: string[] = [];
+  const files = Object.keys(args.scripts);
+  files
+    .filter((f) => !SCRIPT_NAME.test(f))
+    .forEach((f) => problems.push(`script name ${JSON.stringify(f)} is not a plain file name`));
+  REQUIRED_SCRIPTS.filter((f) => !files.includes(f)).forEach((f) => problems.push(`script ${f} is missing`));
+  if (schedule.split(' ').length !== 5) problems.push(`schedule ${JSON.stringify(schedule)} is not five cron fields`);
+  const instances = args.topology.gitlab.map((g) => g.name);
+  instances
+    .filter((i) => !args.gitlabContainers[i])
+    .forEach((i) => problems.push(`no container given for GitLab instance ${i}`));
+  Object.keys(args.gitlabContainers)
+    .filter((i) => !instances.includes(i))
+    .forEach((i) => problems.push(`container given for ${i}, which is not a GitLab instance of the topology`));
+  if (problems.length > 0) throw new Error(`BackupOps: ${problems.join('; ')}`);
+}
+
+function installScriptsScript(t: Topology, files: readonly string[]): string {
+  const dir = shQuote(t.ops.scriptsDir);
+  return bashScript(
+    AS_ROOT,
+    `install -d -m 0755 ${dir}`,
+    `install -d -m 0700 ${shQuote(t.ops.backupDir)}`,
+    ...unpackScripts(dir),
+    // Scripts a previous version installed and this one no longer renders.
+    `for f in ${dir}/kytes-*; do`,
+    '  case "${f##*/}" in',
+    `    ${files.map(shQuote).join('|')}) ;;`,
+    '    *) rm -f -- "$f" ;;',
+    '  esac',
+    'done',
+    `rm -f -- ${shQuote(`${t.ops.backupDir}/${ONDELETE_MARK}`)}`,
+  );
+}
+
+/** Removes exactly the installed files, then the dir if empty. The backups are never touched. */
+function removeScriptsScript(t: Topology, files: readonly string[]): string {
+  const dir = shQuote(t.ops.scriptsDir);
+  return bashScript(
+    AS_ROOT,
+    `rm -f -- ${files.map((f) => `${dir}/${shQuote(f)}`).join(' ')}`,
+    `rmdir --ignore-fail-on-non-empty -- ${dir} 2>/dev/null || true`,
+  );
+}
+
+function installCronScript(t: Topology): string {
+  const slash = t.ops.cronFile.lastIndexOf('/');
+  const cronDir = t.ops.cronFile.slice(0, slash);
+  const tmp = shQuote(`${cronDir}/.${t.ops.cronFile.slice(slash + 1)}.tmp`);
+  return bashScript(
+    AS_ROOT,
+    `if [ ! -d ${shQuote(cronDir)} ]; then echo "kytes: no ${cronDir} on this host; install cron" >&2; exit 1; fi`,
+    'command -v cron >/dev/null || command -v crond >/dev/null || echo "kytes: warning: no cron daemon found; scheduled backups will not run until one is installed" >&2',
+    // The temporary name has dots, so cron ignores it until the rename.
+    `cat > ${tmp}`,
+    `chmod 0644 ${tmp}`,
+    `mv -f ${tmp} ${shQuote(t.ops.cronFile)}`,
+  );
+}
+
+interface OnDelete {
+  /** What is being deleted, for messages. */
+  readonly what: string;
+  /** The GitLab instance whose backup a fresh mark may already hold. Default: always back up. */
+  readonly instance?: string;
+  /** Lines that leave the backup script's path in `$backup`. */
+  readonly locate: string[];
+  readonly label: string;
+  /** GitLab instances the scripts run by this command know, i.e. what the backup holds. */
+  readonly covers: readonly string[];
+}
+
+/**
+ * The backup run when a resource that guards containers is deleted. A failure fails the delete, so
+ * Pulumi keeps the containers. An operator who accepts losing the data since the last backup skips it:
+ * on a local Docker host with `KYTES_SKIP_PREDESTROY_BACKUP=1 pulumi destroy`; on any host by running
+ * `sudo touch <backupDir>/skip-predestroy-backup` there, honoured for an hour (an environment variable
+ * of the machine running Pulumi never reaches an SSH host's command).
+ */
+function backupOnDeleteScript(t: Topology, d: OnDelete): string {
+  const skipFile = shQuote(`${t.ops.backupDir}/${SKIP_FILE}`);
+  const mark = shQuote(`${t.ops.backupDir}/${ONDELETE_MARK}`);
+  const skip = `${t.ops.backupDir}/${SKIP_FILE}`;
+  return bashScript(
+    `if [ "\${${SKIP_ENV}:-}" = 1 ]; then echo "kytes: ${SKIP_ENV}=1: deleting ${d.what} WITHOUT a backup" >&2; exit 0; fi`,
+    AS_ROOT,
+    `if [ -n "$(find ${skipFile} -maxdepth 0 -mmin -60 2>/dev/null)" ]; then echo "kytes: ${skip} is less than an hour old: deleting ${d.what} WITHOUT a backup" >&2; exit 0; fi`,
+    ...(d.instance === undefined
+      ? []
+      : [
+          `if [ -n "$(find ${mark} -maxdepth 0 -mmin -30 2>/dev/null)" ] && tail -n +2 ${mark} | grep -qxF -- ${shQuote(d.instance)}; then`,
+          `  echo "kytes: ${d.what} is in backup $(head -n 1 ${mark}), taken just before" >&2`,
+          '  exit 0',
+          'fi',
+        ]),
+    ...d.locate,
+    `echo "kytes: backup before deleting ${d.what}" >&2`,
+    `id="$(KYTES_LOCK_WAIT=${LOCK_WAIT_SECONDS} "$backup" --label ${d.label} | tail -n 1)"`,
+    `printf '%s\\n' "$id" ${d.covers.map(shQuote).join(' ')} > ${mark}`,
+  );
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split('\n');
+  return lines[lines.length - 1].trim();
+}
+
+export class BackupOps extends pulumi.ComponentResource {
+  /** Installs the scripts into `ops.scriptsDir` and creates `ops.backupDir`. */
+  readonly scripts: HostCommand;
+  /** The cron file at `ops.cronFile`. */
+  readonly backupSchedule: HostCommand;
+  /** Present when `backupTrigger` is set. */
+  readonly onDemandBackup?: HostCommand;
+  /** Present when `restoreFrom` is set. */
+  readonly restore?: HostCommand;
+  /** Takes a full backup when deleted (`pulumi destroy`), before any container it depends on. */
+  readonly predestroyBackup: HostCommand;
+  /** Per GitLab instance: when it leaves the config, takes a full backup that still holds it. */
+  readonly decommissionBackups: Readonly<Record<string, HostCommand>>;
+  readonly backupDir: string;
+  readonly scriptsDir: string;
+  readonly cronFile: string;
+  /** Id of the backup taken by the last on-demand run; undefined without `backupTrigger`. */
+  readonly lastBackupId: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: BackupOpsArgs, opts?: pulumi.ComponentResourceOptions) {
+    const t = args.topology;
+    // One line of five fields: a newline in the value could not add a cron line of its own.
+    const schedule = (args.schedule ?? t.ops.schedule).trim().split(/\s+/).join(' ');
+    // Before super(): invalid arguments register nothing.
+    validate(args, schedule);
+    super('kytes:ops:BackupOps', name, {}, opts);
+    const files = Object.keys(args.scripts).sort();
+    const run = (file: string) => shQuote(`${t.ops.scriptsDir}/${file}`);
+    const cmd = (suffix: string, a: Omit<HostCommandArgs, 'connection'>, dependsOn: pulumi.Resource[] = []) =>
+      hostCommand(
+        `${name}-${suffix}`,
+        t.docker,
+        { ...a, connection: args.connection },
+        { parent: this, dependsOn, deleteBeforeReplace: true },
+      );
+    const others = [...(args.dependsOn ?? [])];
+    const allGitlab = t.gitlab.map((g) => args.gitlabContainers[g.name]);
+
+    // Changed script content changes stdin: an update, which re-runs create in place. No triggers, so
+    // nothing replaces it; should anything else, deleteBeforeReplace (on every command here, since each
+    // owns fixed paths) runs the old delete before the new create, not after it.
+    this.scripts = cmd('scripts', {
+      create: installScriptsScript(t, files),
+      delete: removeScriptsScript(t, files),
+      stdin: encodeScripts(args.scripts),
+      logging: 'stdoutAndStderr',
+    });
+
+    this.backupSchedule = cmd(
+      'backup-schedule',
+      {
+        create: installCronScript(t),
+        delete: bashScript(AS_ROOT, `rm -f -- ${shQuote(t.ops.cronFile)}`),
+        stdin: renderCronFile(t, schedule),
+        logging: 'stdoutAndStderr',
+      },
+      [this.scripts],
+    );
+
+    const services = [this.scripts, ...allGitlab, ...others];
+    const lockWait = `KYTES_LOCK_WAIT=${LOCK_WAIT_SECONDS}`;
+    if (args.backupTrigger !== undefined) {
+      this.onDemandBackup = cmd(
+        'backup-on-demand',
+        {
+          create: bashScript(AS_ROOT, `${lockWait} exec ${run('kytes-backup')} --label ondemand`),
+          triggers: [args.backupTrigger],
+          logging: 'stdoutAndStderr',
+        },
+        services,
+      );
+    }
+    if (args.restoreFrom !== undefined) {
+      // With both set in one `up`, the current data is backed up before the restore replaces it.
+      this.restore = cmd(
+        'restore',
+        {
+          create: bashScript(AS_ROOT, `${lockWait} exec ${run('kytes-restore')} ${shQuote(args.restoreFrom)}`),
+          triggers: [args.restoreFrom],
+          logging: 'stdoutAndStderr',
+        },
+        this.onDemandBackup ? [...services, this.onDemandBackup] : services,
+      );
+    }
+
+    // When an instance leaves the config, the installed scripts have already been updated without it
+    // (Pulumi deletes last), so its guard runs the scripts it was last given, which still know it. The
+    // guards are chained so that, removing several at once, the first backup holds them all and the
+    // next ones find it in the mark instead of backing up around a container already gone.
+    const covers = t.gitlab.map((g) => g.name);
+    const decommission: Record<string, HostCommand> = {};
+    let previous: HostCommand | undefined;
+    for (const g of t.gitlab) {
+      const snapshot = shQuote(`${t.ops.scriptsDir}/.ondelete.XXXXXX`);
+      previous = cmd(
+        `decommission-backup-${g.name}`,
+        {
+          create: 'cat >/dev/null',
+          stdin: encodeScripts(args.scripts),
+          delete: backupOnDeleteScript(t, {
+            what: `GitLab instance ${g.name}`,
+            instance: g.name,
+            locate: [
+              `install -d -m 0755 ${shQuote(t.ops.scriptsDir)}`,
+              `snapshot="$(mktemp -d ${snapshot})"`,
+              `trap 'rm -rf -- "$snapshot"' EXIT`,
+              ...unpackScripts('"$snapshot"'),
+              'backup="$snapshot/kytes-backup"',
+            ],
+            label: 'decommission',
+            covers,
+          }),
+          logging: 'stdoutAndStderr',
+        },
+        [this.scripts, args.gitlabContainers[g.name], ...others, ...(previous ? [previous] : [])],
+      );
+      decommission[g.name] = previous;
+    }
+    this.decommissionBackups = decommission;
+
+    // Depends on every container, so `pulumi destroy` deletes it (taking the backup) before them, and on
+    // the decommission guards, so it runs first and they find their instances in its mark.
+    const installed = `${t.ops.scriptsDir}/kytes-backup`;
+    this.predestroyBackup = cmd(
+      'predestroy-backup',
+      {
+        create: 'true',
+        delete: backupOnDeleteScript(t, {
+          what: `the containers of ${t.prefix}`,
+          locate: [
+            `backup=${shQuote(installed)}`,
+            `if [ ! -x "$backup" ]; then echo "kytes: ${installed} is missing, so no backup can be taken before deleting the containers of ${t.prefix}; run pulumi up to reinstall it, or skip the backup (${SKIP_ENV}=1 or ${t.ops.backupDir}/${SKIP_FILE})" >&2; exit 1; fi`,
+          ],
+          label: 'predestroy',
+          covers,
+        }),
+        logging: 'stdoutAndStderr',
+      },
+      [...services, ...Object.values(decommission)],
+    );
+
+    this.backupDir = t.ops.backupDir;
+    this.scriptsDir = t.ops.scriptsDir;
+    this.cronFile = t.ops.cronFile;
+    this.lastBackupId = this.onDemandBackup ? this.onDemandBackup.stdout.apply(lastLine) : pulumi.output(undefined);
+
+    this.registerOutputs({
+      backupDir: this.backupDir,
+      scriptsDir: this.scriptsDir,
+      cronFile: this.cronFile,
+      schedule,
+      lastBackupId: this.lastBackupId,
+    });
+  }
+}

@@ -1,0 +1,430 @@
+// The mocks must be in place before any module that declares resources is loaded.
+import { byName, mockStdout, promiseOf, registered, settled } from './helpers/mocks-ops';
+import * as docker from '@pulumi/docker';
+import * as pulumi from '@pulumi/pulumi';
+import { configSchema, KytesConfigInput } from '../lib/config';
+import { deriveTopology, Topology } from '../lib/topology';
+import { BackupOps, BackupOpsArgs, encodeScripts, renderCronFile } from '../ops/backupOps';
+import { HostCommand } from '../ops/host';
+import { findInlineSecrets } from '../policies/rules/secret-scan';
+
+const SECRET_SIG_KEY = '4dabf18193072939515e22adb298388d';
+const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
+const PRIVATE_KEY = '-----BEGIN OPENSSH PRIVATE KEY----- sentinel-private-key-7f3a -----END OPENSSH PRIVATE KEY-----';
+
+const SCRIPTS = {
+  'kytes-backup': '#!/bin/bash\necho "it\'s a backup"\necho 20261122T040000Z\n',
+  'kytes-restore': '#!/bin/bash\necho restore "$1"\n',
+  'kytes-lib.sh': '# shellcheck shell=bash\nlog() { echo "$*"; }\n',
+};
+
+function topology(input: KytesConfigInput): Topology {
+  return deriveTopology(configSchema.parse(input), 'dev');
+}
+
+const TWO_INSTANCES: KytesConfigInput = {
+  gitlab: {
+    instances: [
+      { name: 'main', sshPort: 2222 },
+      { name: 'team-b', sshPort: 2223 },
+    ],
+  },
+};
+const LOCAL = topology(TWO_INSTANCES);
+const SSH = topology({ ...TWO_INSTANCES, docker: { host: 'ssh://deploy@docker.example.com:2200' } });
+
+/** Stand-ins for the service containers the lead's components create. */
+function containers(prefix: string, t: Topology) {
+  const container = (n: string) => new docker.Container(`${prefix}-${n}`, { name: n, image: `sha256:${n}` });
+  const gitlab = Object.fromEntries(t.gitlab.map((g) => [g.name, container(`gitlab-${g.name}`)]));
+  const others = [container('postgres'), container('redis'), container('mongo-init'), container('rocketchat')];
+  return { gitlab, others, all: [...Object.values(gitlab), ...others] };
+}
+
+interface Built {
+  readonly ops: BackupOps;
+  readonly deps: ReturnType<typeof containers>;
+}
+
+async function build(name: string, t: Topology, extra: Partial<BackupOpsArgs> = {}): Promise<Built> {
+  const deps = containers(name, t);
+  const ops = new BackupOps(name, {
+    topology: t,
+    scripts: SCRIPTS,
+    gitlabContainers: deps.gitlab,
+    dependsOn: deps.others,
+    ...extra,
+  });
+  const children: HostCommand[] = [
+    ops.scripts,
+    ops.backupSchedule,
+    ops.predestroyBackup,
+    ...Object.values(ops.decommissionBackups),
+  ];
+  if (ops.onDemandBackup) children.push(ops.onDemandBackup);
+  if (ops.restore) children.push(ops.restore);
+  await settled([ops, ...deps.all, ...children]);
+  return { ops, deps };
+}
+
+/** What bash itself would read back from a single-quoted word: the test's own implementation. */
+function quoted(s: string): string {
+  return "'" + s.split("'").join("'\\''") + "'";
+}
+
+const AS_ROOT = [
+  'if [ "$(id -u)" -ne 0 ]; then',
+  '  if ! sudo -n true 2>/dev/null; then',
+  '    echo "kytes: $(id -un)@$(hostname) is neither root nor allowed password-less sudo; Kytes ops need root on the Docker host" >&2',
+  '    exit 1',
+  '  fi',
+  '  exec sudo -n -- /bin/bash -c "$BASH_EXECUTION_STRING"',
+  'fi',
+].join('\n');
+
+const script = (...lines: string[]) => ['set -euo pipefail', ...lines].join('\n');
+
+const B = '/var/backups/kytes/kytes-dev';
+const S = '/opt/kytes/kytes-dev';
+
+const MARK = `'${B}/last-ondelete-backup'`;
+const ON_DELETE_HEAD = (what: string) => [
+  `if [ "\${KYTES_SKIP_PREDESTROY_BACKUP:-}" = 1 ]; then echo "kytes: KYTES_SKIP_PREDESTROY_BACKUP=1: deleting ${what} WITHOUT a backup" >&2; exit 0; fi`,
+  AS_ROOT,
+  `if [ -n "$(find '${B}/skip-predestroy-backup' -maxdepth 0 -mmin -60 2>/dev/null)" ]; then echo "kytes: ${B}/skip-predestroy-backup is less than an hour old: deleting ${what} WITHOUT a backup" >&2; exit 0; fi`,
+];
+const ON_DELETE_TAIL = (what: string, label: string) => [
+  `echo "kytes: backup before deleting ${what}" >&2`,
+  `id="$(KYTES_LOCK_WAIT=3600 "$backup" --label ${label} | tail -n 1)"`,
+  `printf '%s\\n' "$id" 'main' 'team-b' > ${MARK}`,
+];
+const UNPACK = (dir: string) => [
+  'while read -r file content; do',
+  `  base64 -d <<<"$content" > ${dir}/".$file.tmp"`,
+  `  chmod 0755 ${dir}/".$file.tmp"`,
+  `  mv -f ${dir}/".$file.tmp" ${dir}/"$file"`,
+  'done',
+];
+const DECOMMISSION = (instance: string) => ({
+  create: 'cat >/dev/null',
+  delete: script(
+    ...ON_DELETE_HEAD(`GitLab instance ${instance}`),
+    `if [ -n "$(find ${MARK} -maxdepth 0 -mmin -30 2>/dev/null)" ] && tail -n +2 ${MARK} | grep -qxF -- '${instance}'; then`,
+    `  echo "kytes: GitLab instance ${instance} is in backup $(head -n 1 ${MARK}), taken just before" >&2`,
+    '  exit 0',
+    'fi',
+    `install -d -m 0755 '${S}'`,
+    `snapshot="$(mktemp -d '${S}/.ondelete.XXXXXX')"`,
+    `trap 'rm -rf -- "$snapshot"' EXIT`,
+    ...UNPACK('"$snapshot"'),
+    'backup="$snapshot/kytes-backup"',
+    ...ON_DELETE_TAIL(`GitLab instance ${instance}`, 'decommission'),
+  ),
+});
+
+/** The bash scripts every command of a local-host BackupOps named `ops` runs, as the test expects them. */
+const EXPECTED: Record<string, { create: string; delete?: string }> = {
+  'ops-scripts': {
+    create: script(
+      AS_ROOT,
+      `install -d -m 0755 '${S}'`,
+      `install -d -m 0700 '${B}'`,
+      ...UNPACK(`'${S}'`),
+      `for f in '${S}'/kytes-*; do`,
+      '  case "${f##*/}" in',
+      "    'kytes-backup'|'kytes-lib.sh'|'kytes-restore') ;;",
+      '    *) rm -f -- "$f" ;;',
+      '  esac',
+      'done',
+      `rm -f -- ${MARK}`,
+    ),
+    delete: script(
+      AS_ROOT,
+      `rm -f -- '${S}'/'kytes-backup' '${S}'/'kytes-lib.sh' '${S}'/'kytes-restore'`,
+      `rmdir --ignore-fail-on-non-empty -- '${S}' 2>/dev/null || true`,
+    ),
+  },
+  'ops-backup-schedule': {
+    create: script(
+      AS_ROOT,
+      `if [ ! -d '/etc/cron.d' ]; then echo "kytes: no /etc/cron.d on this host; install cron" >&2; exit 1; fi`,
+      'command -v cron >/dev/null || command -v crond >/dev/null || echo "kytes: warning: no cron daemon found; scheduled backups will not run until one is installed" >&2',
+      "cat > '/etc/cron.d/.kytes-kytes-dev.tmp'",
+      "chmod 0644 '/etc/cron.d/.kytes-kytes-dev.tmp'",
+      "mv -f '/etc/cron.d/.kytes-kytes-dev.tmp' '/etc/cron.d/kytes-kytes-dev'",
+    ),
+    delete: script(AS_ROOT, "rm -f -- '/etc/cron.d/kytes-kytes-dev'"),
+  },
+  'ops-backup-on-demand': { create: script(AS_ROOT, `KYTES_LOCK_WAIT=3600 exec '${S}/kytes-backup' --label ondemand`) },
+  'ops-restore': { create: script(AS_ROOT, `KYTES_LOCK_WAIT=3600 exec '${S}/kytes-restore' '20261122T040000Z'`) },
+  'ops-decommission-backup-main': DECOMMISSION('main'),
+  'ops-decommission-backup-team-b': DECOMMISSION('team-b'),
+  'ops-predestroy-backup': {
+    create: 'true',
+    delete: script(
+      ...ON_DELETE_HEAD('the containers of kytes-dev'),
+      `backup='${S}/kytes-backup'`,
+      `if [ ! -x "$backup" ]; then echo "kytes: ${S}/kytes-backup is missing, so no backup can be taken before deleting the containers of kytes-dev; run pulumi up to reinstall it, or skip the backup (KYTES_SKIP_PREDESTROY_BACKUP=1 or ${B}/skip-predestroy-backup)" >&2; exit 1; fi`,
+      ...ON_DELETE_TAIL('the containers of kytes-dev', 'predestroy'),
+    ),
+  },
+};
+
+const LOCAL_ARGS = { backupTrigger: 'first', restoreFrom: '20261122T040000Z' };
+let local: Built;
+
+beforeAll(async () => {
+  mockStdout.set('ops-backup-on-demand', 'backup log line\nverified\n20261122T040000Z');
+  local = await build('ops', LOCAL, LOCAL_ARGS);
+  await build('sshops', SSH, { ...LOCAL_ARGS, connection: { privateKey: pulumi.secret(PRIVATE_KEY) } });
+});
+
+const commandsOf = (prefix: string) =>
+  [...registered.values()].filter((r) => r.name.startsWith(`${prefix}-`) && r.type.startsWith('command:'));
+
+describe('BackupOps on a local Docker host', () => {
+  it('declares exactly these children, all local commands', () => {
+    expect(
+      [...registered.values()]
+        .filter((r) => r.name === 'ops' || r.type.startsWith('command:'))
+        .filter((r) => r.name === 'ops' || r.name.startsWith('ops-'))
+        .map((r) => [r.type, r.name])
+        .sort(),
+    ).toEqual(
+      [['kytes:ops:BackupOps', 'ops'], ...Object.keys(EXPECTED).map((n) => ['command:local:Command', n])].sort(),
+    );
+  });
+
+  it.each(Object.keys(EXPECTED))('%s runs exactly the expected create and delete scripts under bash', (name) => {
+    const inputs = byName(name).inputs;
+    expect(inputs.create).toBe(EXPECTED[name].create);
+    expect(inputs.delete).toBe(EXPECTED[name].delete);
+    expect(inputs.interpreter).toEqual(['/bin/bash', '-c']);
+    expect(inputs.addPreviousOutputInEnv).toBe(false);
+    expect(inputs.logging).toBe('stdoutAndStderr');
+    expect(inputs.environment).toBeUndefined();
+    expect(inputs.connection).toBeUndefined();
+  });
+
+  it('parents every child to the component and replaces children by deleting first', () => {
+    const parent = byName('ops');
+    for (const name of Object.keys(EXPECTED)) {
+      const child = byName(name);
+      expect(child.parent).toBe(parent.urn);
+      expect(child.urn).toBe(`urn:pulumi:dev::kytes::kytes:ops:BackupOps$command:local:Command::${name}`);
+      expect(child.deleteBeforeReplace).toBe(true);
+    }
+  });
+
+  it('installs the scripts from stdin, one base64 line per file, in name order', () => {
+    const stdin = String(byName('ops-scripts').inputs.stdin);
+    const lines = stdin.split('\n');
+    expect(lines.map((l) => l.split(' ')[0])).toEqual(['kytes-backup', 'kytes-lib.sh', 'kytes-restore', '']);
+    const decoded = Object.fromEntries(
+      lines
+        .filter((l) => l !== '')
+        .map((l) => [l.split(' ')[0], Buffer.from(l.split(' ')[1], 'base64').toString('utf8')]),
+    );
+    expect(decoded).toEqual(SCRIPTS);
+    expect(stdin).toBe(encodeScripts(SCRIPTS));
+  });
+
+  it('gives each decommission guard the scripts it will run if its instance leaves the config', () => {
+    expect(byName('ops-decommission-backup-main').inputs.stdin).toBe(encodeScripts(SCRIPTS));
+    expect(byName('ops-decommission-backup-team-b').inputs.stdin).toBe(encodeScripts(SCRIPTS));
+    expect(byName('ops-predestroy-backup').inputs.stdin).toBeUndefined();
+  });
+
+  it('changed script content changes only stdin, so the scripts are re-installed in place', () => {
+    const changed = encodeScripts({ ...SCRIPTS, 'kytes-backup': '#!/bin/bash\necho v2\n' });
+    expect(changed).not.toBe(encodeScripts(SCRIPTS));
+    expect(byName('ops-scripts').inputs.triggers).toBeUndefined();
+  });
+
+  it('writes the cron file of the stack with the default schedule, every 4 hours', () => {
+    expect(byName('ops-backup-schedule').inputs.stdin).toBe(
+      '# Kytes stack dev (kytes-dev): scheduled backups. Managed by Pulumi; set kytes:backup.schedule instead of editing.\n' +
+        'SHELL=/bin/bash\n' +
+        'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n' +
+        'CRON_TZ=UTC\n' +
+        `0 */4 * * * root ${S}/kytes-backup >> ${B}/cron.log 2>&1\n`,
+    );
+    expect(LOCAL.ops.cronFile).toBe('/etc/cron.d/kytes-kytes-dev');
+  });
+
+  it('renders a configured schedule and time zone, and collapses whitespace so no second cron line can appear', () => {
+    const t = topology({ timezone: 'Europe/Paris', backup: { schedule: '30 2 * * 1-5' } });
+    expect(renderCronFile(t, '30 2 * * 1-5').split('\n').slice(3)).toEqual([
+      'CRON_TZ=Europe/Paris',
+      `30 2 * * 1-5 root ${S}/kytes-backup >> ${B}/cron.log 2>&1`,
+      '',
+    ]);
+  });
+
+  it('runs an on-demand backup keyed on kytes:backup.trigger and reports its id', async () => {
+    expect(byName('ops-backup-on-demand').inputs.triggers).toEqual(['first']);
+    expect(await promiseOf(local.ops.lastBackupId)).toBe('20261122T040000Z');
+  });
+
+  it('a new trigger value is a new trigger, so pulumi up replaces the command and backs up again', async () => {
+    const t = topology({ prefix: 'kytes-trig', ...TWO_INSTANCES });
+    await build('trig', t, { backupTrigger: 'second' });
+    expect(byName('trig-backup-on-demand').inputs.triggers).toEqual(['second']);
+    expect(byName('ops-backup-on-demand').inputs.triggers).not.toEqual(byName('trig-backup-on-demand').inputs.triggers);
+  });
+
+  it('without trigger or restore id declares neither command', async () => {
+    const built = await build('plain', topology({ prefix: 'kytes-plain' }));
+    expect(built.ops.onDemandBackup).toBeUndefined();
+    expect(built.ops.restore).toBeUndefined();
+    expect(registered.has('plain-backup-on-demand')).toBe(false);
+    expect(registered.has('plain-restore')).toBe(false);
+    expect(await promiseOf(built.ops.lastBackupId)).toBeUndefined();
+    expect(
+      commandsOf('plain')
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(['plain-backup-schedule', 'plain-decommission-backup-main', 'plain-predestroy-backup', 'plain-scripts']);
+  });
+
+  it('restores keyed on kytes:restore.from, passing the id as one quoted word', () => {
+    expect(byName('ops-restore').inputs.triggers).toEqual(['20261122T040000Z']);
+  });
+
+  it('orders commands by dependencies so deletes back up before containers go', () => {
+    const urn = (r: pulumi.Resource) => promiseOf(r.urn);
+    return Promise.all([
+      Promise.all(Object.values(local.deps.gitlab).map(urn)),
+      Promise.all(local.deps.others.map(urn)),
+      urn(local.deps.gitlab.main),
+      urn(local.deps.gitlab['team-b']),
+    ]).then(([gitlab, others, main, teamB]) => {
+      const scripts = byName('ops-scripts').urn;
+      const decoMain = byName('ops-decommission-backup-main').urn;
+      const decoB = byName('ops-decommission-backup-team-b').urn;
+      const onDemand = byName('ops-backup-on-demand').urn;
+      const deps = (n: string) => [...byName(n).dependencies].sort();
+      expect(deps('ops-scripts')).toEqual([]);
+      expect(deps('ops-backup-schedule')).toEqual([scripts]);
+      expect(deps('ops-backup-on-demand')).toEqual([scripts, ...gitlab, ...others].sort());
+      expect(deps('ops-restore')).toEqual([scripts, ...gitlab, ...others, onDemand].sort());
+      expect(deps('ops-decommission-backup-main')).toEqual([scripts, main, ...others].sort());
+      expect(deps('ops-decommission-backup-team-b')).toEqual([scripts, teamB, ...others, decoMain].sort());
+      expect(deps('ops-predestroy-backup')).toEqual([scripts, ...gitlab, ...others, decoMain, decoB].sort());
+    });
+  });
+
+  it('registers its paths as outputs', () => {
+    expect([local.ops.backupDir, local.ops.scriptsDir, local.ops.cronFile]).toEqual([
+      B,
+      S,
+      '/etc/cron.d/kytes-kytes-dev',
+    ]);
+  });
+});
+
+describe('BackupOps on an ssh:// Docker host', () => {
+  const sshName = (n: string) => n.replace(/^ops-/, 'sshops-');
+
+  it('declares the same children as remote commands', () => {
+    expect(
+      commandsOf('sshops')
+        .map((r) => [r.type, r.name])
+        .sort(),
+    ).toEqual(
+      Object.keys(EXPECTED)
+        .map((n) => ['command:remote:Command', sshName(n)])
+        .sort(),
+    );
+  });
+
+  it.each(Object.keys(EXPECTED))('%s runs the same scripts through /bin/bash -c on the host', (name) => {
+    const inputs = byName(sshName(name)).inputs;
+    const local = EXPECTED[name];
+    expect(inputs.create).toBe(`/bin/bash -c ${quoted(local.create)}`);
+    expect(inputs.delete).toBe(local.delete === undefined ? undefined : `/bin/bash -c ${quoted(local.delete)}`);
+    expect(inputs.interpreter).toBeUndefined();
+    expect(inputs.environment).toBeUndefined();
+    expect(inputs.addPreviousOutputInEnv).toBe(false);
+  });
+
+  it('spells one remote command out in full', () => {
+    expect(byName('sshops-restore').inputs.create).toBe(
+      "/bin/bash -c 'set -euo pipefail\n" +
+        AS_ROOT.split("'").join("'\\''") +
+        "\nKYTES_LOCK_WAIT=3600 exec '\\''/opt/kytes/kytes-dev/kytes-restore'\\'' '\\''20261122T040000Z'\\'''",
+    );
+  });
+
+  it('logs in with the user and port of the URL; the whole connection, key included, is a secret', () => {
+    for (const r of commandsOf('sshops')) {
+      expect(r.inputs.connection).toEqual({
+        [SECRET_SIG_KEY]: SECRET_SIG,
+        // dialErrorLimit and perDialTimeout are pulumi-command's defaults, applied by its SDK.
+        value: {
+          host: 'docker.example.com',
+          port: 2200,
+          user: 'deploy',
+          privateKey: PRIVATE_KEY,
+          dialErrorLimit: 10,
+          perDialTimeout: 15,
+        },
+      });
+    }
+  });
+
+  it('defaults the login to root, port 22 and the ssh-agent (no key) when the URL names no user', async () => {
+    await build('rootops', topology({ prefix: 'kytes-root', docker: { host: 'ssh://docker.example.com' } }));
+    expect(byName('rootops-scripts').inputs.connection).toEqual({
+      [SECRET_SIG_KEY]: SECRET_SIG,
+      value: { host: 'docker.example.com', port: 22, user: 'root', dialErrorLimit: 10, perDialTimeout: 15 },
+    });
+  });
+
+  it('has no command string the policy pack would flag as holding a secret', () => {
+    const findings = [...commandsOf('ops'), ...commandsOf('sshops')].flatMap((r) =>
+      ['create', 'delete'].flatMap((step) =>
+        findInlineSecrets(String(r.inputs[step] ?? '')).map((f) => `${r.name} ${step} ${f.kind}`),
+      ),
+    );
+    expect(findings).toEqual([]);
+  });
+
+  it('never puts the private key in a command string, stdin or trigger', () => {
+    const leaks = commandsOf('sshops')
+      .map((r) => ({ name: r.name, text: JSON.stringify({ ...r.inputs, connection: undefined }) }))
+      .filter((r) => r.text.includes('sentinel-private-key'));
+    expect(leaks).toEqual([]);
+    // The key does reach the connection of every command, so the search above looked at real inputs.
+    for (const r of commandsOf('sshops')) expect(JSON.stringify(r.inputs.connection)).toContain('sentinel-private-key');
+  });
+});
+
+describe('BackupOps refuses inconsistent arguments', () => {
+  const t = topology({ prefix: 'kytes-bad', ...TWO_INSTANCES });
+  const make = (extra: Partial<BackupOpsArgs>) => () => {
+    const deps = containers(`bad-${Object.keys(extra).join('-')}`, t);
+    return new BackupOps('bad', { topology: t, scripts: SCRIPTS, gitlabContainers: deps.gitlab, ...extra });
+  };
+
+  it('a GitLab instance without its container, and a container without an instance', () => {
+    const deps = containers('bad-gl', topology({ prefix: 'kytes-bad' }));
+    const extraContainer = new docker.Container('bad-extra', { name: 'x', image: 'sha256:x' });
+    expect(make({ gitlabContainers: { main: deps.gitlab.main, old: extraContainer } })).toThrow(
+      'BackupOps: no container given for GitLab instance team-b; container given for old, which is not a GitLab instance of the topology',
+    );
+  });
+
+  it('missing required scripts and file names that are not plain', () => {
+    expect(make({ scripts: { '../evil': 'x', 'kytes-lib.sh': 'y' } })).toThrow(
+      'BackupOps: script name "../evil" is not a plain file name; script kytes-backup is missing; script kytes-restore is missing',
+    );
+  });
+
+  it('a schedule that is not five cron fields', () => {
+    expect(make({ schedule: '0 */4 * *' })).toThrow('BackupOps: schedule "0 */4 * *" is not five cron fields');
+    expect(make({ schedule: '0 */4 * * *\n* * * * * root rm -rf /' })).toThrow(
+      'BackupOps: schedule "0 */4 * * * * * * * * root rm -rf /" is not five cron fields',
+    );
+  });
+});
