@@ -1,16 +1,37 @@
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { Volume } from '../lib/topology';
+import { LABELS, Service } from '../policies/labels';
 
 /** The label the policy pack reads: `retainOnDelete` itself is invisible to policies. */
-export const RETAIN_LABEL = 'kytes.retain-on-delete';
-export const SERVICE_LABEL = 'kytes.service';
+export const RETAIN_LABEL = LABELS.retainOnDelete;
 
-export type Service = 'postgres' | 'redis' | 'gitlab' | 'mongo' | 'rocketchat' | 'nginx';
+export interface ContainerEnv {
+  readonly envs: pulumi.Output<string[]>;
+  /** Names of the variables holding secrets, declared in the `kytes.secret-env` label. */
+  readonly secretNames: string[];
+}
+
+/**
+ * A container's environment, sorted for stable diffs. Secret values are wrapped as Pulumi secrets, which
+ * makes the whole list secret in state; their names go into a label because a policy pack sees secrets
+ * as plain text and needs the program's word for which values are secrets.
+ */
+export function containerEnv(plain: Record<string, string>, secret: Record<string, pulumi.Input<string>> = {}): ContainerEnv {
+  const vars: Record<string, pulumi.Input<string>> = { ...plain };
+  for (const [k, v] of Object.entries(secret)) vars[k] = pulumi.secret(v);
+  return { envs: env(vars), secretNames: Object.keys(secret).sort() };
+}
 
 /** Labels every Kytes container carries; `kytes.service` lets policies and ops recognise it. */
-export function containerLabels(prefix: string, service: Service, extra: Record<string, string> = {}) {
-  const all: Record<string, string> = { 'kytes.prefix': prefix, [SERVICE_LABEL]: service, ...extra };
+export function containerLabels(
+  prefix: string,
+  service: Service,
+  extra: Record<string, string> = {},
+  secretEnv: readonly string[] = [],
+) {
+  const all: Record<string, string> = { 'kytes.prefix': prefix, [LABELS.service]: service, ...extra };
+  if (secretEnv.length > 0) all[LABELS.secretEnv] = secretEnv.join(',');
   return Object.keys(all)
     .sort()
     .map((label) => ({ label, value: all[label] }));

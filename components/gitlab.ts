@@ -2,7 +2,7 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { GITLAB_SECRET_ENV, renderGitlabConfig } from '../lib/gitlab-rb';
 import { GitlabInstanceTopology, Topology } from '../lib/topology';
-import { containerLabels, containerOptions, env, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
+import { containerEnv, containerLabels, containerOptions, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
 
 /** Container memory limits in MB, per profile. GitLab's floor is 2 GB + swap (constrained) / 8 GB. */
 export const GITLAB_MEMORY_MB = { constrained: 4096, standard: 8192 } as const;
@@ -45,6 +45,14 @@ export class GitlabInstance extends pulumi.ComponentResource {
       logs: retainedVolume(`${name}-logs`, g.volumes.logs, t.prefix, this),
     };
 
+    const environment = containerEnv(
+      { GITLAB_OMNIBUS_CONFIG: renderGitlabConfig(t, g, profile), TZ: t.timezone },
+      {
+        [GITLAB_SECRET_ENV.dbPassword]: args.databasePassword,
+        [GITLAB_SECRET_ENV.redisPassword]: args.redisPassword,
+        [GITLAB_SECRET_ENV.rootPassword]: args.rootPassword,
+      },
+    );
     this.container = new docker.Container(
       `${name}-container`,
       {
@@ -52,13 +60,7 @@ export class GitlabInstance extends pulumi.ComponentResource {
         image: image.imageId,
         hostname: g.hostname,
         networksAdvanced: networkAttachment(args.network, g.alias),
-        envs: env({
-          GITLAB_OMNIBUS_CONFIG: renderGitlabConfig(t, g, profile),
-          [GITLAB_SECRET_ENV.dbPassword]: args.databasePassword,
-          [GITLAB_SECRET_ENV.redisPassword]: args.redisPassword,
-          [GITLAB_SECRET_ENV.rootPassword]: args.rootPassword,
-          TZ: t.timezone,
-        }),
+        envs: environment.envs,
         ports: [{ internal: g.sshContainerPort, external: g.sshPort, ip: g.sshBindAddress, protocol: 'tcp' }],
         volumes: (['config', 'data', 'logs'] as const).map((k) => ({
           volumeName: this.volumes[k].name,
@@ -80,7 +82,7 @@ export class GitlabInstance extends pulumi.ComponentResource {
         memory: GITLAB_MEMORY_MB[profile],
         stopTimeout: 120,
         destroyGraceSeconds: 180,
-        labels: containerLabels(t.prefix, 'gitlab', { 'kytes.instance': g.name }),
+        labels: containerLabels(t.prefix, 'gitlab', { 'kytes.instance': g.name }, environment.secretNames),
       },
       containerOptions(this, args.dependsOn),
     );

@@ -4,7 +4,7 @@ import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
 import { MONGO_ROOT_USER_ENV, MONGO_SECRET_ENV, mongodCommand, mongoHealthcheck, renderMongoInit } from '../lib/mongo';
 import { MongoTopology, Topology } from '../lib/topology';
-import { containerLabels, containerOptions, env, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
+import { containerEnv, containerLabels, containerOptions, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
 import { dockerExec } from './dockerExec';
 
 /** uid/gid of the `mongodb` user in the official image: the keyfile must be its own and mode 0400. */
@@ -41,6 +41,10 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
     // destroy + up is harmless, and it is the same for every member.
     const keyfile = new random.RandomPassword(`${name}-keyfile`, { length: 756, special: false }, { parent: this });
 
+    const environment = containerEnv(
+      { [MONGO_ROOT_USER_ENV]: m.rootUser, TZ: t.timezone },
+      { [MONGO_SECRET_ENV.rootPassword]: args.rootPassword },
+    );
     this.volumes = m.members.map((mb) => retainedVolume(`${name}-${mb.index}-data`, mb.data, t.prefix, this));
     this.members = m.members.map(
       (mb, i) =>
@@ -55,11 +59,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
             uploads: [
               { file: m.keyfilePath, content: pulumi.secret(keyfile.result), owner: MONGODB_UID, group: MONGODB_UID, permissions: '0400' },
             ],
-            envs: env({
-              [MONGO_ROOT_USER_ENV]: m.rootUser,
-              [MONGO_SECRET_ENV.rootPassword]: args.rootPassword,
-              TZ: t.timezone,
-            }),
+            envs: environment.envs,
             volumes: [{ volumeName: this.volumes[i].name, containerPath: mb.data.containerPath }],
             healthcheck: {
               tests: mongoHealthcheck(m),
@@ -74,7 +74,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
             restart: 'unless-stopped',
             stopTimeout: 60,
             destroyGraceSeconds: 90,
-            labels: containerLabels(t.prefix, 'mongo', { 'kytes.member': String(mb.index) }),
+            labels: containerLabels(t.prefix, 'mongo', { 'kytes.member': String(mb.index) }, environment.secretNames),
           },
           containerOptions(this),
         ),

@@ -3,7 +3,7 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { nginxHealthcheckCommand, renderNginxConfig } from '../lib/nginx';
 import { Topology } from '../lib/topology';
-import { containerLabels, containerOptions, env, networkAttachment, pinnedImage, seconds } from './common';
+import { containerEnv, containerLabels, containerOptions, networkAttachment, pinnedImage, seconds } from './common';
 
 export interface ReverseProxyArgs {
   /** `topology.nginx`: the whole nginx.conf, listen and published port are derived from it. */
@@ -38,7 +38,7 @@ export class ReverseProxy extends pulumi.ComponentResource {
         networksAdvanced: networkAttachment(args.network, n.alias),
         uploads: [{ file: n.configPath, content: this.config, permissions: '0644' }],
         ports: [{ internal: n.listenPort, external: n.publishedPort, ip: n.bindAddress, protocol: 'tcp' }],
-        envs: env({ TZ: t.timezone }),
+        envs: containerEnv({ TZ: t.timezone }).envs,
         healthcheck: {
           tests: nginxHealthcheckCommand(n),
           interval: seconds(15),

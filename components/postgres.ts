@@ -3,7 +3,7 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { postgresPasswordEnv, renderPostgresSetup } from '../lib/postgres-setup';
 import { Topology } from '../lib/topology';
-import { containerLabels, containerOptions, env, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
+import { containerEnv, containerLabels, containerOptions, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
 import { dockerExec } from './dockerExec';
 
 export interface PostgresArgs {
@@ -34,6 +34,7 @@ export class Postgres extends pulumi.ComponentResource {
     const image = pinnedImage(`${name}-image`, pg.image, this);
     this.volume = retainedVolume(`${name}-data`, pg.data, t.prefix, this);
 
+    const environment = containerEnv({ TZ: t.timezone }, { POSTGRES_PASSWORD: args.superuserPassword });
     this.container = new docker.Container(
       `${name}-container`,
       {
@@ -41,7 +42,7 @@ export class Postgres extends pulumi.ComponentResource {
         image: image.imageId,
         hostname: pg.alias,
         networksAdvanced: networkAttachment(args.network, pg.alias),
-        envs: env({ POSTGRES_PASSWORD: args.superuserPassword, TZ: t.timezone }),
+        envs: environment.envs,
         volumes: [{ volumeName: this.volume.name, containerPath: pg.data.containerPath }],
         // -h 127.0.0.1: the image's first-boot server listens on the socket only, so this stays
         // unhealthy until the real server is up.
@@ -59,7 +60,7 @@ export class Postgres extends pulumi.ComponentResource {
         shmSize: 256,
         stopTimeout: 60,
         destroyGraceSeconds: 90,
-        labels: containerLabels(t.prefix, 'postgres'),
+        labels: containerLabels(t.prefix, 'postgres', {}, environment.secretNames),
       },
       containerOptions(this),
     );

@@ -2,7 +2,7 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { REDIS_CONFIG_PATH, renderRedisConfig } from '../lib/redis-conf';
 import { Topology } from '../lib/topology';
-import { containerLabels, containerOptions, env, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
+import { containerEnv, containerLabels, containerOptions, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
 
 export interface RedisArgs {
   /** Names, port, image, volume and database count come from `topology.redis`. */
@@ -30,6 +30,8 @@ export class Redis extends pulumi.ComponentResource {
     this.volume = retainedVolume(`${name}-data`, r.data, t.prefix, this);
     const config = pulumi.secret(pulumi.output(args.password).apply((p) => renderRedisConfig(r, p)));
 
+    // redis-cli reads the password from REDISCLI_AUTH, keeping it off the command line.
+    const environment = containerEnv({ TZ: t.timezone }, { REDISCLI_AUTH: args.password });
     this.container = new docker.Container(
       `${name}-container`,
       {
@@ -39,8 +41,7 @@ export class Redis extends pulumi.ComponentResource {
         networksAdvanced: networkAttachment(args.network, r.alias),
         command: ['redis-server', REDIS_CONFIG_PATH],
         uploads: [{ file: REDIS_CONFIG_PATH, content: config, permissions: '0644' }],
-        // redis-cli reads the password from REDISCLI_AUTH, keeping it off the command line.
-        envs: env({ REDISCLI_AUTH: args.password, TZ: t.timezone }),
+        envs: environment.envs,
         volumes: [{ volumeName: this.volume.name, containerPath: r.data.containerPath }],
         healthcheck: {
           tests: ['CMD-SHELL', `redis-cli -p ${r.port} ping | grep -q PONG`],
@@ -54,7 +55,7 @@ export class Redis extends pulumi.ComponentResource {
         waitTimeout: 120,
         restart: 'unless-stopped',
         stopTimeout: 30,
-        labels: containerLabels(t.prefix, 'redis'),
+        labels: containerLabels(t.prefix, 'redis', {}, environment.secretNames),
       },
       containerOptions(this),
     );

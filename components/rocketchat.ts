@@ -2,7 +2,7 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { rocketchatHealthcheck, rocketchatMongoUrl } from '../lib/mongo';
 import { MongoTopology, RocketchatTopology, Topology } from '../lib/topology';
-import { containerLabels, containerOptions, env, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
+import { containerEnv, containerLabels, containerOptions, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
 
 /** Container memory limits in MB, per profile. */
 export const ROCKETCHAT_MEMORY_MB = { constrained: 1536, standard: 4096 } as const;
@@ -39,6 +39,20 @@ export class RocketChat extends pulumi.ComponentResource {
     this.uploads = retainedVolume(`${name}-uploads`, rc.uploads, t.prefix, this);
     const mongoUrl = pulumi.secret(pulumi.output(args.mongoPassword).apply((p) => rocketchatMongoUrl(args.mongo, p)));
 
+    const environment = containerEnv(
+      {
+        ROOT_URL: rc.rootUrl,
+        PORT: String(rc.port),
+        DEPLOY_METHOD: 'docker',
+        INITIAL_USER: 'yes',
+        ADMIN_USERNAME: args.admin.username,
+        ADMIN_NAME: args.admin.name,
+        ADMIN_EMAIL: args.admin.email,
+        OVERWRITE_SETTING_Show_Setup_Wizard: 'completed',
+        TZ: t.timezone,
+      },
+      { MONGO_URL: mongoUrl, ADMIN_PASS: args.admin.password },
+    );
     this.container = new docker.Container(
       `${name}-container`,
       {
@@ -46,19 +60,7 @@ export class RocketChat extends pulumi.ComponentResource {
         image: image.imageId,
         hostname: rc.alias,
         networksAdvanced: networkAttachment(args.network, rc.alias),
-        envs: env({
-          ROOT_URL: rc.rootUrl,
-          PORT: String(rc.port),
-          MONGO_URL: mongoUrl,
-          DEPLOY_METHOD: 'docker',
-          INITIAL_USER: 'yes',
-          ADMIN_USERNAME: args.admin.username,
-          ADMIN_NAME: args.admin.name,
-          ADMIN_EMAIL: args.admin.email,
-          ADMIN_PASS: args.admin.password,
-          OVERWRITE_SETTING_Show_Setup_Wizard: 'completed',
-          TZ: t.timezone,
-        }),
+        envs: environment.envs,
         volumes: [{ volumeName: this.uploads.name, containerPath: rc.uploads.containerPath }],
         healthcheck: {
           tests: rocketchatHealthcheck(rc),
@@ -73,7 +75,7 @@ export class RocketChat extends pulumi.ComponentResource {
         restart: 'unless-stopped',
         memory: ROCKETCHAT_MEMORY_MB[profile],
         stopTimeout: 30,
-        labels: containerLabels(t.prefix, 'rocketchat'),
+        labels: containerLabels(t.prefix, 'rocketchat', {}, environment.secretNames),
       },
       containerOptions(this, args.dependsOn),
     );

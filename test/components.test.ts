@@ -19,8 +19,13 @@ const children = (parent: string) =>
     .map((r) => `${r.type} ${r.name}`)
     .sort();
 const pw = (purpose: string) => derivePassword(TEST_MASTER_SECRET, purpose);
-const labels = (service: string, extra: Record<string, string> = {}) =>
-  Object.entries({ 'kytes.prefix': 'kytes-dev', 'kytes.service': service, ...extra })
+const labels = (service: string, extra: Record<string, string> = {}, secretEnv: string[] = []) =>
+  Object.entries({
+    'kytes.prefix': 'kytes-dev',
+    'kytes.service': service,
+    ...extra,
+    ...(secretEnv.length ? { 'kytes.secret-env': secretEnv.join(',') } : {}),
+  })
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([label, value]) => ({ label, value }));
 const volumeLabels = [
@@ -93,7 +98,7 @@ describe('Postgres', () => {
       shmSize: 256,
       stopTimeout: 60,
       destroyGraceSeconds: 90,
-      labels: labels('postgres'),
+      labels: labels('postgres', {}, ['POSTGRES_PASSWORD']),
     });
   });
 
@@ -121,7 +126,7 @@ describe('Redis', () => {
     expect(c.volumes).toEqual([{ volumeName: 'kytes-dev-redis-data', containerPath: '/data' }]);
     expect(c.networksAdvanced).toEqual(net('redis'));
     expect(c.ports).toBeUndefined();
-    expect(c.labels).toEqual(labels('redis'));
+    expect(c.labels).toEqual(labels('redis', {}, ['REDISCLI_AUTH']));
     const [upload] = c.uploads as Array<{ file: string; content: string }>;
     expect(upload.file).toBe('/usr/local/etc/redis/redis.conf');
     expect(upload.content.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([
@@ -192,7 +197,7 @@ describe('GitlabInstance', () => {
       memory: 4096,
       stopTimeout: 120,
       destroyGraceSeconds: 180,
-      labels: labels('gitlab', { 'kytes.instance': 'main' }),
+      labels: labels('gitlab', { 'kytes.instance': 'main' }, ['GITLAB_ROOT_PASSWORD', 'KYTES_DB_PASSWORD', 'KYTES_REDIS_PASSWORD']),
     });
   });
 });
