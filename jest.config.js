@@ -1,5 +1,5 @@
 /** Two tiers: `unit` needs only Node; `integration` needs a Docker engine and Debian tools (see README). */
-const tsJest = ["ts-jest", { diagnostics: false }];
+const tsJest = ['ts-jest', { diagnostics: false }];
 module.exports = {
   projects: [
     {

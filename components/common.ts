@@ -17,7 +17,10 @@ export interface ContainerEnv {
  * makes the whole list secret in state; their names go into a label because a policy pack sees secrets
  * as plain text and needs the program's word for which values are secrets.
  */
-export function containerEnv(plain: Record<string, string>, secret: Record<string, pulumi.Input<string>> = {}): ContainerEnv {
+export function containerEnv(
+  plain: Record<string, string>,
+  secret: Record<string, pulumi.Input<string>> = {},
+): ContainerEnv {
   const vars: Record<string, pulumi.Input<string>> = { ...plain };
   for (const [k, v] of Object.entries(secret)) vars[k] = pulumi.secret(v);
   return { envs: env(vars), secretNames: Object.keys(secret).sort() };
@@ -42,7 +45,12 @@ export function containerLabels(
  * existing name and driver, so the next `pulumi up` re-adopts it with its data. The option and the
  * label are set here together so they cannot diverge.
  */
-export function retainedVolume(resourceName: string, volume: Volume, prefix: string, parent: pulumi.Resource): docker.Volume {
+export function retainedVolume(
+  resourceName: string,
+  volume: Volume,
+  prefix: string,
+  parent: pulumi.Resource,
+): docker.Volume {
   return new docker.Volume(
     resourceName,
     {
@@ -66,7 +74,10 @@ export function pinnedImage(resourceName: string, ref: string, parent: pulumi.Re
 
 /** Every service container is replaced, not edited, when its health check changes (kreuzwerker #988), and
  * removed before its replacement is created, since names and host ports are fixed. */
-export function containerOptions(parent: pulumi.Resource, dependsOn: pulumi.Input<pulumi.Resource>[] = []): pulumi.CustomResourceOptions {
+export function containerOptions(
+  parent: pulumi.Resource,
+  dependsOn: pulumi.Input<pulumi.Resource>[] = [],
+): pulumi.CustomResourceOptions {
   return { parent, dependsOn, deleteBeforeReplace: true, replaceOnChanges: ['healthcheck'] };
 }
 
@@ -78,5 +89,9 @@ export function networkAttachment(network: pulumi.Input<string>, alias: string) 
 }
 
 export function env(vars: Record<string, pulumi.Input<string>>): pulumi.Output<string[]> {
-  return pulumi.all(Object.keys(vars).sort().map((k) => pulumi.output(vars[k]).apply((v) => `${k}=${v}`)));
+  return pulumi.all(
+    Object.keys(vars)
+      .sort()
+      .map((k) => pulumi.output(vars[k]).apply((v) => `${k}=${v}`)),
+  );
 }

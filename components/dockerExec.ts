@@ -20,7 +20,11 @@ export interface DockerExecArgs {
  * initiation). Secrets travel only in `environment`; logging is off when there are any, because a
  * failing command's error repeats its output.
  */
-export function dockerExec(name: string, args: DockerExecArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
+export function dockerExec(
+  name: string,
+  args: DockerExecArgs,
+  opts: pulumi.CustomResourceOptions,
+): command.local.Command {
   const hasSecrets = Object.keys(args.secretEnv ?? {}).length > 0;
   return new command.local.Command(
     name,

@@ -2,7 +2,15 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { GITLAB_SECRET_ENV, renderGitlabConfig } from '../lib/gitlab-rb';
 import { GitlabInstanceTopology, Topology } from '../lib/topology';
-import { containerEnv, containerLabels, containerOptions, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
+import {
+  containerEnv,
+  containerLabels,
+  containerOptions,
+  networkAttachment,
+  pinnedImage,
+  retainedVolume,
+  seconds,
+} from './common';
 
 /** Container memory limits in MB, per profile. GitLab's floor is 2 GB + swap (constrained) / 8 GB. */
 export const GITLAB_MEMORY_MB = { constrained: 4096, standard: 8192 } as const;

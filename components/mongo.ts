@@ -4,7 +4,15 @@ import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
 import { MONGO_ROOT_USER_ENV, MONGO_SECRET_ENV, mongodCommand, mongoHealthcheck, renderMongoInit } from '../lib/mongo';
 import { MongoTopology, Topology } from '../lib/topology';
-import { containerEnv, containerLabels, containerOptions, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
+import {
+  containerEnv,
+  containerLabels,
+  containerOptions,
+  networkAttachment,
+  pinnedImage,
+  retainedVolume,
+  seconds,
+} from './common';
 import { dockerExec } from './dockerExec';
 
 /** uid/gid of the `mongodb` user in the official image: the keyfile must be its own and mode 0400. */
@@ -57,7 +65,13 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
             networksAdvanced: networkAttachment(args.network, mb.alias),
             command: mongodCommand(m),
             uploads: [
-              { file: m.keyfilePath, content: pulumi.secret(keyfile.result), owner: MONGODB_UID, group: MONGODB_UID, permissions: '0400' },
+              {
+                file: m.keyfilePath,
+                content: pulumi.secret(keyfile.result),
+                owner: MONGODB_UID,
+                group: MONGODB_UID,
+                permissions: '0400',
+              },
             ],
             envs: environment.envs,
             volumes: [{ volumeName: this.volumes[i].name, containerPath: mb.data.containerPath }],

@@ -3,7 +3,15 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { postgresPasswordEnv, renderPostgresSetup } from '../lib/postgres-setup';
 import { Topology } from '../lib/topology';
-import { containerEnv, containerLabels, containerOptions, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
+import {
+  containerEnv,
+  containerLabels,
+  containerOptions,
+  networkAttachment,
+  pinnedImage,
+  retainedVolume,
+  seconds,
+} from './common';
 import { dockerExec } from './dockerExec';
 
 export interface PostgresArgs {

@@ -2,7 +2,15 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { REDIS_CONFIG_PATH, renderRedisConfig } from '../lib/redis-conf';
 import { Topology } from '../lib/topology';
-import { containerEnv, containerLabels, containerOptions, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
+import {
+  containerEnv,
+  containerLabels,
+  containerOptions,
+  networkAttachment,
+  pinnedImage,
+  retainedVolume,
+  seconds,
+} from './common';
 
 export interface RedisArgs {
   /** Names, port, image, volume and database count come from `topology.redis`. */

@@ -2,7 +2,15 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { rocketchatHealthcheck, rocketchatMongoUrl } from '../lib/mongo';
 import { MongoTopology, RocketchatTopology, Topology } from '../lib/topology';
-import { containerEnv, containerLabels, containerOptions, networkAttachment, pinnedImage, retainedVolume, seconds } from './common';
+import {
+  containerEnv,
+  containerLabels,
+  containerOptions,
+  networkAttachment,
+  pinnedImage,
+  retainedVolume,
+  seconds,
+} from './common';
 
 /** Container memory limits in MB, per profile. */
 export const ROCKETCHAT_MEMORY_MB = { constrained: 1536, standard: 4096 } as const;
@@ -18,7 +26,12 @@ export interface RocketChatArgs {
   /** Password of the Mongo application user. */
   readonly mongoPassword: pulumi.Input<string>;
   /** Initial administrator; `ADMIN_*` act only while no administrator exists. */
-  readonly admin: { readonly username: string; readonly name: string; readonly email: string; readonly password: pulumi.Input<string> };
+  readonly admin: {
+    readonly username: string;
+    readonly name: string;
+    readonly email: string;
+    readonly password: pulumi.Input<string>;
+  };
   /** `constrained` lowers the memory limit. Default `standard`. */
   readonly memoryProfile?: 'constrained' | 'standard';
   /** The replica-set initiation step: Rocket.Chat needs a writable primary, not just a running mongod. */

@@ -13,7 +13,8 @@ const DNS_LABEL = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
 const IPV4 = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 /** repository[:tag][@sha256:digest]; the pin rule (tag or digest, never `latest`) is checked separately. */
-const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const IMAGE_REF =
+  /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 /** Five-field cron: minute hour day-of-month month day-of-week. */
 const CRON_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/;
 
@@ -76,7 +77,9 @@ const gitlabInstance = z
   .strictObject({
     name: z
       .string()
-      .regex(DNS_LABEL, { error: 'a DNS label: lower-case letters, digits and "-", starting with a letter, at most 63' })
+      .regex(DNS_LABEL, {
+        error: 'a DNS label: lower-case letters, digits and "-", starting with a letter, at most 63',
+      })
       .describe('Instance name, a DNS label. Names its container, volumes, database and default hostname.'),
     hostname: hostname
       .optional()
@@ -118,7 +121,9 @@ export const configSchema = z
             error: 'unix:///path/to/docker.sock or ssh://user@host[:port]',
           })
           .default('unix:///var/run/docker.sock')
-          .describe('Docker engine to deploy to. Default `unix:///var/run/docker.sock`; `ssh://user@host[:port]` for a remote host.'),
+          .describe(
+            'Docker engine to deploy to. Default `unix:///var/run/docker.sock`; `ssh://user@host[:port]` for a remote host.',
+          ),
         sshOpts: z
           .array(z.string())
           .default([])
@@ -224,8 +229,13 @@ export const configSchema = z
           .string()
           .regex(/^[a-z][a-z0-9._-]{1,31}$/, { error: '2–32 characters: lower-case letters, digits, ".", "_", "-"' })
           .default('kytes-admin')
-          .describe('Rocket.Chat administrator user name (GitLab\'s is always `root`). Default `kytes-admin`.'),
-        name: z.string().min(1).max(64).default('Kytes Admin').describe('Administrator display name. Default `Kytes Admin`.'),
+          .describe("Rocket.Chat administrator user name (GitLab's is always `root`). Default `kytes-admin`."),
+        name: z
+          .string()
+          .min(1)
+          .max(64)
+          .default('Kytes Admin')
+          .describe('Administrator display name. Default `Kytes Admin`.'),
         email: z
           .string()
           .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { error: 'an e-mail address' })
@@ -247,8 +257,20 @@ export const configSchema = z
           .optional()
           .describe('Backup directory on the Docker host. Default `/var/backups/kytes/<prefix>`.'),
         keepLast: z.number().int().min(1).max(1000).default(6).describe('Keep the newest N backups. Default 6.'),
-        keepDaily: z.number().int().min(0).max(1000).default(7).describe('Also keep the newest backup of each of the last N days. Default 7.'),
-        keepWeekly: z.number().int().min(0).max(1000).default(4).describe('Also keep the newest backup of each of the last N weeks. Default 4.'),
+        keepDaily: z
+          .number()
+          .int()
+          .min(0)
+          .max(1000)
+          .default(7)
+          .describe('Also keep the newest backup of each of the last N days. Default 7.'),
+        keepWeekly: z
+          .number()
+          .int()
+          .min(0)
+          .max(1000)
+          .default(4)
+          .describe('Also keep the newest backup of each of the last N weeks. Default 4.'),
         offHost: z
           .string()
           .regex(/^(\/[^\s]*|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\/[^\s]*)$/, {
@@ -287,7 +309,10 @@ export const SECRET_KEYS = {
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid Kytes configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` + problems.map((p) => `  - ${p}`).join('\n'));
+    super(
+      `Invalid Kytes configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
     this.name = 'ConfigError';
   }
 }
@@ -321,7 +346,10 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const path = keyPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
     return issue.keys
-      .map((k) => `${keyPath([...issue.path, k])}: received ${show(valueAt(raw, [...issue.path, k]))}; allowed: no such key (check its spelling in the README's config reference)`)
+      .map(
+        (k) =>
+          `${keyPath([...issue.path, k])}: received ${show(valueAt(raw, [...issue.path, k]))}; allowed: no such key (check its spelling in the README's config reference)`,
+      )
       .join('\n  - ');
   }
   if (issue.code === 'invalid_type') {
@@ -359,7 +387,8 @@ function secretProblems(all: Record<string, string>, isSecret: (key: string) => 
   const set = 'set it with `pulumi config set --secret kytes:masterSecret "$(openssl rand -base64 48)"`';
   if (value === undefined) return [`${key}: received nothing; allowed: a secret of at least 32 characters (${set})`];
   if (!isSecret(key)) return [`${key}: received a plain-text value; allowed: a secret only (${set})`];
-  if (value.length < 32) return [`${key}: received a secret of ${value.length} characters; allowed: at least 32 (${set})`];
+  if (value.length < 32)
+    return [`${key}: received a secret of ${value.length} characters; allowed: at least 32 (${set})`];
   return [];
 }
 

@@ -9,7 +9,11 @@ export const GITLAB_SECRET_ENV = {
 } as const;
 
 /** The GITLAB_OMNIBUS_CONFIG of one instance. Contains no secret: it names the variables that hold them. */
-export function renderGitlabConfig(t: Topology, g: GitlabInstanceTopology, memoryProfile: 'constrained' | 'standard'): string {
+export function renderGitlabConfig(
+  t: Topology,
+  g: GitlabInstanceTopology,
+  memoryProfile: 'constrained' | 'standard',
+): string {
   return renderTemplate('gitlab.rb.hbs', {
     externalUrl: g.externalUrl,
     httpPort: g.httpPort,

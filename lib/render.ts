@@ -15,7 +15,10 @@ hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
 /** Single-quoted shell word: safe for any value a topology holds. */
 hbs.registerHelper('sh', (value: unknown) => new hbs.SafeString(`'${String(value).replace(/'/g, `'\\''`)}'`));
 /** Single-quoted Ruby string literal for gitlab.rb. */
-hbs.registerHelper('rb', (value: unknown) => new hbs.SafeString(`'${String(value).replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`));
+hbs.registerHelper(
+  'rb',
+  (value: unknown) => new hbs.SafeString(`'${String(value).replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`),
+);
 /** SQL identifier, double-quoted. */
 hbs.registerHelper('ident', (value: unknown) => new hbs.SafeString(`"${String(value).replace(/"/g, '""')}"`));
 /** SQL string literal, single-quoted. */

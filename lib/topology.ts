@@ -197,7 +197,9 @@ function volume(prefix: string, what: string, containerPath: string): Volume {
 
 /** Bind addresses overlap when they are equal or either is the wildcard. */
 function overlaps(a: PublishedPort, b: PublishedPort): boolean {
-  return a.port === b.port && (a.bindAddress === b.bindAddress || a.bindAddress === '0.0.0.0' || b.bindAddress === '0.0.0.0');
+  return (
+    a.port === b.port && (a.bindAddress === b.bindAddress || a.bindAddress === '0.0.0.0' || b.bindAddress === '0.0.0.0')
+  );
 }
 
 /** A /24 in 172.18.0.0–172.31.255.0 picked by the prefix, so two stacks on one host rarely collide; set
@@ -216,7 +218,9 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
   const publicPort = config.proxy.publicPort ?? (scheme === 'https' ? 443 : config.proxy.httpPort);
 
   if (!/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(prefix)) {
-    problems.push(`kytes:prefix: the stack name "${stack}" gives the prefix "${prefix}", which is not a DNS label; set kytes:prefix`);
+    problems.push(
+      `kytes:prefix: the stack name "${stack}" gives the prefix "${prefix}", which is not a DNS label; set kytes:prefix`,
+    );
   }
 
   const names = new Map<string, number>();
@@ -228,7 +232,9 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
       );
     } else names.set(inst.name, i);
     if (`gitlab-${inst.name}`.length > 63) {
-      problems.push(`kytes:gitlab.instances[${i}].name: "${inst.name}" is too long for a network alias; use at most 56 characters`);
+      problems.push(
+        `kytes:gitlab.instances[${i}].name: "${inst.name}" is too long for a network alias; use at most 56 characters`,
+      );
     }
   });
 
@@ -295,7 +301,8 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
   const hostOwners = new Map<string, string>();
   const claim = (host: string, owner: string) => {
     const prev = hostOwners.get(host);
-    if (prev) problems.push(`${owner}: hostname "${host}" is already used by ${prev}; give each service its own hostname`);
+    if (prev)
+      problems.push(`${owner}: hostname "${host}" is already used by ${prev}; give each service its own hostname`);
     else hostOwners.set(host, owner);
   };
   gitlab.forEach((g, i) => claim(g.hostname, `kytes:gitlab.instances[${i}].hostname`));
@@ -326,11 +333,21 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
   }
   const mongoMajor = imageMajor(config.images.mongo);
   const rcMajor = imageMajor(config.images.rocketchat);
-  if (config.rocketchat.enabled && rcMajor !== undefined && rcMajor >= 8 && mongoMajor !== undefined && mongoMajor !== 8) {
-    problems.push(`kytes:images.mongo: MongoDB ${mongoMajor} with Rocket.Chat ${rcMajor}; Rocket.Chat 8 supports MongoDB 8.0: use a mongo:8.0.x image`);
+  if (
+    config.rocketchat.enabled &&
+    rcMajor !== undefined &&
+    rcMajor >= 8 &&
+    mongoMajor !== undefined &&
+    mongoMajor !== 8
+  ) {
+    problems.push(
+      `kytes:images.mongo: MongoDB ${mongoMajor} with Rocket.Chat ${rcMajor}; Rocket.Chat 8 supports MongoDB 8.0: use a mongo:8.0.x image`,
+    );
   }
   if (scheme === 'https' && config.proxy.publicPort === undefined && config.proxy.httpPort === 443) {
-    problems.push('kytes:proxy.httpPort: 443 with publicScheme https; Kytes does not terminate TLS: publish nginx on another port behind the TLS proxy');
+    problems.push(
+      'kytes:proxy.httpPort: 443 with publicScheme https; Kytes does not terminate TLS: publish nginx on another port behind the TLS proxy',
+    );
   }
 
   if (problems.length > 0) throw new TopologyError(problems);

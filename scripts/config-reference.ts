@@ -27,7 +27,8 @@ interface JsonSchema {
 function typeOf(s: JsonSchema): string {
   if (s.enum) return s.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
   if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'values'}`;
-  if (s.type === 'integer' && s.minimum !== undefined && s.maximum !== undefined && s.maximum < 2 ** 31) return `integer ${s.minimum}–${s.maximum}`;
+  if (s.type === 'integer' && s.minimum !== undefined && s.maximum !== undefined && s.maximum < 2 ** 31)
+    return `integer ${s.minimum}–${s.maximum}`;
   return Array.isArray(s.type) ? s.type.join(' \\| ') : (s.type ?? 'value');
 }
 

@@ -46,7 +46,9 @@ describe('components are parented under the stack with type tokens kytes:<area>:
         'kytes:edge:ReverseProxy kytes-dev-nginx',
         'kytes:network:StackNetwork kytes-dev-network',
         'pulumi:providers:docker kytes-dev-docker',
-      ].concat(children('').filter((c) => c.startsWith('kytes:ops:'))).sort(),
+      ]
+        .concat(children('').filter((c) => c.startsWith('kytes:ops:')))
+        .sort(),
     );
   });
 });
@@ -104,8 +106,13 @@ describe('Postgres', () => {
 
   it('setup step: passwords in environment only, no logging, re-run when the container is replaced', () => {
     const s = inputs('kytes-dev-postgres-setup');
-    expect(s.create).toBe('docker exec -i -e KYTES_PG_PASSWORD_MAIN kytes-dev-postgres psql -v ON_ERROR_STOP=1 -q -U postgres -d postgres');
-    expect(s.environment).toEqual({ DOCKER_HOST: 'unix:///var/run/docker.sock', KYTES_PG_PASSWORD_MAIN: pw('gitlab/main/database') });
+    expect(s.create).toBe(
+      'docker exec -i -e KYTES_PG_PASSWORD_MAIN kytes-dev-postgres psql -v ON_ERROR_STOP=1 -q -U postgres -d postgres',
+    );
+    expect(s.environment).toEqual({
+      DOCKER_HOST: 'unix:///var/run/docker.sock',
+      KYTES_PG_PASSWORD_MAIN: pw('gitlab/main/database'),
+    });
     expect(s.interpreter).toEqual(['/bin/bash', '-c']);
     expect(s.logging).toBe('none');
     expect(s.triggers).toEqual(['kytes-dev-postgres-container-id']);
@@ -197,7 +204,11 @@ describe('GitlabInstance', () => {
       memory: 4096,
       stopTimeout: 120,
       destroyGraceSeconds: 180,
-      labels: labels('gitlab', { 'kytes.instance': 'main' }, ['GITLAB_ROOT_PASSWORD', 'KYTES_DB_PASSWORD', 'KYTES_REDIS_PASSWORD']),
+      labels: labels('gitlab', { 'kytes.instance': 'main' }, [
+        'GITLAB_ROOT_PASSWORD',
+        'KYTES_DB_PASSWORD',
+        'KYTES_REDIS_PASSWORD',
+      ]),
     });
   });
 });
@@ -215,14 +226,33 @@ describe('MongoReplicaSet', () => {
 
   it('member: keyfile auth, replica set, never published, not waited on before initiation', () => {
     const c = inputs('kytes-dev-mongo-0');
-    expect(c.command).toEqual(['mongod', '--replSet', 'rs0', '--bind_ip_all', '--port', '27017', '--keyFile', '/etc/mongo-keyfile/keyfile']);
+    expect(c.command).toEqual([
+      'mongod',
+      '--replSet',
+      'rs0',
+      '--bind_ip_all',
+      '--port',
+      '27017',
+      '--keyFile',
+      '/etc/mongo-keyfile/keyfile',
+    ]);
     expect(c.uploads).toEqual([
-      { file: '/etc/mongo-keyfile/keyfile', content: 'random-kytes-dev-mongo-keyfile', owner: '999', group: '999', permissions: '0400' },
+      {
+        file: '/etc/mongo-keyfile/keyfile',
+        content: 'random-kytes-dev-mongo-keyfile',
+        owner: '999',
+        group: '999',
+        permissions: '0400',
+      },
     ]);
     expect(c.ports).toBeUndefined();
     expect(c.wait).toBe(false);
     expect(c.networksAdvanced).toEqual(net('mongo-0'));
-    expect(c.envs).toEqual([`KYTES_MONGO_ROOT_PASSWORD=${pw('mongo/root')}`, 'KYTES_MONGO_ROOT_USERNAME=root', 'TZ=UTC']);
+    expect(c.envs).toEqual([
+      `KYTES_MONGO_ROOT_PASSWORD=${pw('mongo/root')}`,
+      'KYTES_MONGO_ROOT_USERNAME=root',
+      'TZ=UTC',
+    ]);
     expect((c.healthcheck as { tests: string[] }).tests).toEqual([
       'CMD',
       'mongosh',
@@ -303,9 +333,12 @@ describe('ReverseProxy', () => {
   it('a config change changes the container (replaced with the new file)', async () => {
     const other = await runProgram('dev', { ...stackConfig('dev'), 'kytes:domain': 'other.localhost' });
     const label = (r: StackRun) =>
-      (unwrap(r.resources.find((x) => x.name === 'kytes-dev-nginx-container')!.inputs.labels) as Array<{ label: string; value: string }>).find(
-        (l) => l.label === 'kytes.config-sha256',
-      )!.value;
+      (
+        unwrap(r.resources.find((x) => x.name === 'kytes-dev-nginx-container')!.inputs.labels) as Array<{
+          label: string;
+          value: string;
+        }>
+      ).find((l) => l.label === 'kytes.config-sha256')!.value;
     expect(label(other)).not.toBe(label(run));
   });
 });

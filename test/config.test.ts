@@ -79,46 +79,160 @@ const INVALID: Array<[string, Record<string, unknown>, string]> = [
   ['prefix not a DNS label', { 'kytes:prefix': '9lives' }, 'kytes:prefix: received "9lives"'],
   ['unknown time zone', { 'kytes:timezone': 'Mars/Olympus' }, 'kytes:timezone: received "Mars/Olympus"'],
   ['unknown memory profile', { 'kytes:memoryProfile': 'tiny' }, 'kytes:memoryProfile: received "tiny"'],
-  ['unknown top-level key', { 'kytes:gitlabb': { instances: [] } }, 'kytes:gitlabb: received {"instances":[]}; allowed: no such key'],
-  ['docker host over tcp', { 'kytes:docker': { host: 'tcp://1.2.3.4:2375' } }, 'kytes:docker.host: received "tcp://1.2.3.4:2375"'],
+  [
+    'unknown top-level key',
+    { 'kytes:gitlabb': { instances: [] } },
+    'kytes:gitlabb: received {"instances":[]}; allowed: no such key',
+  ],
+  [
+    'docker host over tcp',
+    { 'kytes:docker': { host: 'tcp://1.2.3.4:2375' } },
+    'kytes:docker.host: received "tcp://1.2.3.4:2375"',
+  ],
   ['network name with dot', { 'kytes:network': { name: 'a.b' } }, 'kytes:network.name: received "a.b"'],
-  ['network subnet public', { 'kytes:network': { subnet: '8.8.8.0/24' } }, 'kytes:network.subnet: received "8.8.8.0/24"'],
+  [
+    'network subnet public',
+    { 'kytes:network': { subnet: '8.8.8.0/24' } },
+    'kytes:network.subnet: received "8.8.8.0/24"',
+  ],
   ['proxy port zero', { 'kytes:proxy': { httpPort: 0 } }, 'kytes:proxy.httpPort: received 0'],
   ['proxy port text', { 'kytes:proxy': { httpPort: '80' } }, 'kytes:proxy.httpPort: received "80"'],
   ['proxy port fractional', { 'kytes:proxy': { httpPort: 80.5 } }, 'kytes:proxy.httpPort: received 80.5'],
-  ['bind address hostname', { 'kytes:proxy': { bindAddress: 'localhost' } }, 'kytes:proxy.bindAddress: received "localhost"'],
-  ['bind address out of range', { 'kytes:proxy': { bindAddress: '256.0.0.1' } }, 'kytes:proxy.bindAddress: received "256.0.0.1"'],
+  [
+    'bind address hostname',
+    { 'kytes:proxy': { bindAddress: 'localhost' } },
+    'kytes:proxy.bindAddress: received "localhost"',
+  ],
+  [
+    'bind address out of range',
+    { 'kytes:proxy': { bindAddress: '256.0.0.1' } },
+    'kytes:proxy.bindAddress: received "256.0.0.1"',
+  ],
   ['public scheme ftp', { 'kytes:proxy': { publicScheme: 'ftp' } }, 'kytes:proxy.publicScheme: received "ftp"'],
   ['proxy unknown key', { 'kytes:proxy': { port: 80 } }, 'kytes:proxy.port: received 80; allowed: no such key'],
   ['no GitLab instance', { 'kytes:gitlab': { instances: [] } }, 'kytes:gitlab.instances: received []'],
-  ['instance name with underscore', { 'kytes:gitlab': { instances: [{ name: 'my_lab', sshPort: 2222 }] } }, 'kytes:gitlab.instances[0].name: received "my_lab"'],
-  ['instance name upper case', { 'kytes:gitlab': { instances: [{ name: 'Main', sshPort: 2222 }] } }, 'kytes:gitlab.instances[0].name: received "Main"'],
-  ['instance without ssh port', { 'kytes:gitlab': { instances: [{ name: 'main' }] } }, 'kytes:gitlab.instances[0].sshPort: received nothing'],
-  ['instance ssh port too high', { 'kytes:gitlab': { instances: [{ name: 'main', sshPort: 65536 }] } }, 'kytes:gitlab.instances[0].sshPort: received 65536'],
-  ['instance hostname bare', { 'kytes:gitlab': { instances: [{ name: 'main', hostname: 'gitlab', sshPort: 2222 }] } }, 'kytes:gitlab.instances[0].hostname: received "gitlab"'],
-  ['instance unknown key', { 'kytes:gitlab': { instances: [{ name: 'main', sshPort: 2222, port: 1 }] } }, 'kytes:gitlab.instances[0].port: received 1; allowed: no such key'],
-  ['start timeout too short', { 'kytes:gitlab': { startTimeoutMinutes: 1 } }, 'kytes:gitlab.startTimeoutMinutes: received 1'],
-  ['rocketchat enabled as text', { 'kytes:rocketchat': { enabled: 'yes' } }, 'kytes:rocketchat.enabled: received "yes"'],
-  ['rocketchat hostname with scheme', { 'kytes:rocketchat': { hostname: 'https://chat.kytes.io' } }, 'kytes:rocketchat.hostname: received "https://chat.kytes.io"'],
+  [
+    'instance name with underscore',
+    { 'kytes:gitlab': { instances: [{ name: 'my_lab', sshPort: 2222 }] } },
+    'kytes:gitlab.instances[0].name: received "my_lab"',
+  ],
+  [
+    'instance name upper case',
+    { 'kytes:gitlab': { instances: [{ name: 'Main', sshPort: 2222 }] } },
+    'kytes:gitlab.instances[0].name: received "Main"',
+  ],
+  [
+    'instance without ssh port',
+    { 'kytes:gitlab': { instances: [{ name: 'main' }] } },
+    'kytes:gitlab.instances[0].sshPort: received nothing',
+  ],
+  [
+    'instance ssh port too high',
+    { 'kytes:gitlab': { instances: [{ name: 'main', sshPort: 65536 }] } },
+    'kytes:gitlab.instances[0].sshPort: received 65536',
+  ],
+  [
+    'instance hostname bare',
+    { 'kytes:gitlab': { instances: [{ name: 'main', hostname: 'gitlab', sshPort: 2222 }] } },
+    'kytes:gitlab.instances[0].hostname: received "gitlab"',
+  ],
+  [
+    'instance unknown key',
+    { 'kytes:gitlab': { instances: [{ name: 'main', sshPort: 2222, port: 1 }] } },
+    'kytes:gitlab.instances[0].port: received 1; allowed: no such key',
+  ],
+  [
+    'start timeout too short',
+    { 'kytes:gitlab': { startTimeoutMinutes: 1 } },
+    'kytes:gitlab.startTimeoutMinutes: received 1',
+  ],
+  [
+    'rocketchat enabled as text',
+    { 'kytes:rocketchat': { enabled: 'yes' } },
+    'kytes:rocketchat.enabled: received "yes"',
+  ],
+  [
+    'rocketchat hostname with scheme',
+    { 'kytes:rocketchat': { hostname: 'https://chat.kytes.io' } },
+    'kytes:rocketchat.hostname: received "https://chat.kytes.io"',
+  ],
   ['even replica-set size', { 'kytes:mongo': { members: 2 } }, 'kytes:mongo.members: received 2'],
   ['replica-set name with space', { 'kytes:mongo': { replicaSet: 'rs 0' } }, 'kytes:mongo.replicaSet: received "rs 0"'],
-  ['image latest', { 'kytes:images': { gitlab: 'gitlab/gitlab-ce:latest' } }, 'kytes:images.gitlab: received "gitlab/gitlab-ce:latest"'],
+  [
+    'image latest',
+    { 'kytes:images': { gitlab: 'gitlab/gitlab-ce:latest' } },
+    'kytes:images.gitlab: received "gitlab/gitlab-ce:latest"',
+  ],
   ['image untagged', { 'kytes:images': { postgres: 'postgres' } }, 'kytes:images.postgres: received "postgres"'],
-  ['admin user name with space', { 'kytes:admin': { username: 'kytes admin' } }, 'kytes:admin.username: received "kytes admin"'],
+  [
+    'admin user name with space',
+    { 'kytes:admin': { username: 'kytes admin' } },
+    'kytes:admin.username: received "kytes admin"',
+  ],
   ['admin email invalid', { 'kytes:admin': { email: 'ops-at-kytes' } }, 'kytes:admin.email: received "ops-at-kytes"'],
-  ['cron every minute typo', { 'kytes:backup': { schedule: '* */4 * *' } }, 'kytes:backup.schedule: received "* */4 * *"'],
+  [
+    'cron every minute typo',
+    { 'kytes:backup': { schedule: '* */4 * *' } },
+    'kytes:backup.schedule: received "* */4 * *"',
+  ],
   ['backup dir relative', { 'kytes:backup': { dir: 'backups' } }, 'kytes:backup.dir: received "backups"'],
   ['keepLast zero', { 'kytes:backup': { keepLast: 0 } }, 'kytes:backup.keepLast: received 0'],
-  ['off-host copy over http', { 'kytes:backup': { offHost: 'http://vault/backups' } }, 'kytes:backup.offHost: received "http://vault/backups"'],
+  [
+    'off-host copy over http',
+    { 'kytes:backup': { offHost: 'http://vault/backups' } },
+    'kytes:backup.offHost: received "http://vault/backups"',
+  ],
   ['restore from a name', { 'kytes:restore': { from: 'latest' } }, 'kytes:restore.from: received "latest"'],
   // Cross-field rules, found by the topology derivation.
-  ['duplicate instance names', { 'kytes:gitlab': { instances: [{ name: 'a', sshPort: 2222 }, { name: 'a', sshPort: 2223 }] } }, 'kytes:gitlab.instances[1].name: "a" is already the name of instances[0]'],
-  ['duplicate ssh ports', { 'kytes:gitlab': { instances: [{ name: 'a', sshPort: 2222 }, { name: 'b', sshPort: 2222 }] } }, 'kytes:gitlab.instances[1].sshPort: host port 2222 is already published by kytes:gitlab.instances[0].sshPort'],
-  ['ssh port equals proxy port', { 'kytes:proxy': { httpPort: 2222 } }, 'kytes:gitlab.instances[0].sshPort: host port 2222 is already published by kytes:proxy.httpPort'],
-  ['duplicate hostnames', { 'kytes:rocketchat': { hostname: 'gitlab.kytes.localhost' } }, 'kytes:rocketchat.hostname: hostname "gitlab.kytes.localhost" is already used by kytes:gitlab.instances[0].hostname'],
-  ['postgres too new for GitLab 19', { 'kytes:images': { postgres: 'postgres:18.1' } }, 'kytes:images.postgres: PostgreSQL 18 with GitLab 19'],
-  ['mongo too old for Rocket.Chat 8', { 'kytes:images': { mongo: 'mongo:7.0.12' } }, 'kytes:images.mongo: MongoDB 7 with Rocket.Chat 8'],
-  ['instance name too long for an alias', { 'kytes:gitlab': { instances: [{ name: `a${'b'.repeat(56)}`, sshPort: 2222 }] } }, `kytes:gitlab.instances[0].name: "a${'b'.repeat(56)}" is too long`],
+  [
+    'duplicate instance names',
+    {
+      'kytes:gitlab': {
+        instances: [
+          { name: 'a', sshPort: 2222 },
+          { name: 'a', sshPort: 2223 },
+        ],
+      },
+    },
+    'kytes:gitlab.instances[1].name: "a" is already the name of instances[0]',
+  ],
+  [
+    'duplicate ssh ports',
+    {
+      'kytes:gitlab': {
+        instances: [
+          { name: 'a', sshPort: 2222 },
+          { name: 'b', sshPort: 2222 },
+        ],
+      },
+    },
+    'kytes:gitlab.instances[1].sshPort: host port 2222 is already published by kytes:gitlab.instances[0].sshPort',
+  ],
+  [
+    'ssh port equals proxy port',
+    { 'kytes:proxy': { httpPort: 2222 } },
+    'kytes:gitlab.instances[0].sshPort: host port 2222 is already published by kytes:proxy.httpPort',
+  ],
+  [
+    'duplicate hostnames',
+    { 'kytes:rocketchat': { hostname: 'gitlab.kytes.localhost' } },
+    'kytes:rocketchat.hostname: hostname "gitlab.kytes.localhost" is already used by kytes:gitlab.instances[0].hostname',
+  ],
+  [
+    'postgres too new for GitLab 19',
+    { 'kytes:images': { postgres: 'postgres:18.1' } },
+    'kytes:images.postgres: PostgreSQL 18 with GitLab 19',
+  ],
+  [
+    'mongo too old for Rocket.Chat 8',
+    { 'kytes:images': { mongo: 'mongo:7.0.12' } },
+    'kytes:images.mongo: MongoDB 7 with Rocket.Chat 8',
+  ],
+  [
+    'instance name too long for an alias',
+    { 'kytes:gitlab': { instances: [{ name: `a${'b'.repeat(56)}`, sshPort: 2222 }] } },
+    `kytes:gitlab.instances[0].name: "a${'b'.repeat(56)}" is too long`,
+  ],
 ];
 
 describe('invalid configs stop the program before any resource', () => {
@@ -143,8 +257,8 @@ describe('invalid configs stop the program before any resource', () => {
   });
 
   it('a master secret set in plain text is refused', async () => {
-    await expect(runProgram('dev', { 'kytes:masterSecret': TEST_MASTER_SECRET }, { masterSecret: null })).rejects.toThrow(
-      'kytes:masterSecret: received a plain-text value; allowed: a secret only',
-    );
+    await expect(
+      runProgram('dev', { 'kytes:masterSecret': TEST_MASTER_SECRET }, { masterSecret: null }),
+    ).rejects.toThrow('kytes:masterSecret: received a plain-text value; allowed: a secret only');
   });
 });

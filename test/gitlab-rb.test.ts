@@ -67,10 +67,41 @@ describe('topology', () => {
   it('prod: names, ports, hostnames and ops paths', () => {
     const { t } = topologyOf('prod');
     expect(t.prefix).toBe('kytes-prod');
-    expect(t.docker).toEqual({ url: 'ssh://deploy@docker1.kytes.io', kind: 'ssh', ssh: { user: 'deploy', host: 'docker1.kytes.io', port: 22 }, sshOpts: [] });
-    expect(t.gitlab.map((g) => [g.container, g.alias, g.hostname, g.externalUrl, g.sshCloneHost, g.database.name, g.redisDatabase])).toEqual([
-      ['kytes-prod-gitlab-main', 'gitlab-main', 'gitlab.kytes.io', 'http://gitlab.kytes.io', 'gitlab.kytes.io:2222', 'gitlabhq_main', 0],
-      ['kytes-prod-gitlab-girofle', 'gitlab-girofle', 'girofle.kytes.io', 'http://girofle.kytes.io', 'girofle.kytes.io:2223', 'gitlabhq_girofle', 1],
+    expect(t.docker).toEqual({
+      url: 'ssh://deploy@docker1.kytes.io',
+      kind: 'ssh',
+      ssh: { user: 'deploy', host: 'docker1.kytes.io', port: 22 },
+      sshOpts: [],
+    });
+    expect(
+      t.gitlab.map((g) => [
+        g.container,
+        g.alias,
+        g.hostname,
+        g.externalUrl,
+        g.sshCloneHost,
+        g.database.name,
+        g.redisDatabase,
+      ]),
+    ).toEqual([
+      [
+        'kytes-prod-gitlab-main',
+        'gitlab-main',
+        'gitlab.kytes.io',
+        'http://gitlab.kytes.io',
+        'gitlab.kytes.io:2222',
+        'gitlabhq_main',
+        0,
+      ],
+      [
+        'kytes-prod-gitlab-girofle',
+        'gitlab-girofle',
+        'girofle.kytes.io',
+        'http://girofle.kytes.io',
+        'girofle.kytes.io:2223',
+        'gitlabhq_girofle',
+        1,
+      ],
     ]);
     expect(t.mongo!.members.map((m) => m.host)).toEqual(['mongo-0:27017', 'mongo-1:27017', 'mongo-2:27017']);
     expect(t.rocketchat!.rootUrl).toBe('http://rocketchat.kytes.io');

@@ -58,14 +58,20 @@ describe('renderNginxConfig on Pulumi.dev.yaml', () => {
 
   it('resolves upstreams per request through Docker DNS', () => {
     expect(only(http, 'resolver').args).toEqual(['127.0.0.11', 'valid=10s', 'ipv6=off']);
-    expect(servers.map((s) => only(s.location, 'proxy_pass').args)).toEqual([['$upstream_gitlab_main'], ['$upstream_rocketchat']]);
+    expect(servers.map((s) => only(s.location, 'proxy_pass').args)).toEqual([
+      ['$upstream_gitlab_main'],
+      ['$upstream_rocketchat'],
+    ]);
   });
 
   it('answers unknown hosts with 404 and the health path with 200 ok on the default server', () => {
     expect(only(defaultServer, 'listen').args).toEqual(['8080', 'default_server']);
     const locations = children(defaultServer, 'location');
     expect(locations.map((l) => [l.args, only(l.block, 'return').args])).toEqual([
-      [['=', NGINX_HEALTH_PATH], ['200', 'ok']],
+      [
+        ['=', NGINX_HEALTH_PATH],
+        ['200', 'ok'],
+      ],
       [['/'], ['404', 'kytes: unknown host\n']],
     ]);
   });
@@ -83,7 +89,14 @@ describe('renderNginxConfig on Pulumi.dev.yaml', () => {
   });
 
   it('probes health with curl on the listen port', () => {
-    expect(nginxHealthcheckCommand(dev.nginx)).toEqual(['CMD', 'curl', '-fsS', '-o', '/dev/null', 'http://127.0.0.1:8080/nginx-health']);
+    expect(nginxHealthcheckCommand(dev.nginx)).toEqual([
+      'CMD',
+      'curl',
+      '-fsS',
+      '-o',
+      '/dev/null',
+      'http://127.0.0.1:8080/nginx-health',
+    ]);
   });
 });
 
@@ -106,12 +119,16 @@ describe('renderNginxConfig on Pulumi.prod.yaml', () => {
 
   it('tells upstreams about TLS terminated in front', () => {
     const t = topologyOf({ ...PROD, proxy: { httpPort: 8081, publicScheme: 'https' } }, 'prod');
-    for (const s of layout(renderNginxConfig(t.nginx)).servers) expect(s.headers).toEqual(headers('https', '443', 'on'));
+    for (const s of layout(renderNginxConfig(t.nginx)).servers)
+      expect(s.headers).toEqual(headers('https', '443', 'on'));
   });
 
   it('leaves Rocket.Chat out when it is disabled', () => {
     const t = topologyOf({ ...PROD, rocketchat: { enabled: false } }, 'prod');
-    expect(layout(renderNginxConfig(t.nginx)).servers.map((s) => s.serverName)).toEqual(['gitlab.kytes.io', 'girofle.kytes.io']);
+    expect(layout(renderNginxConfig(t.nginx)).servers.map((s) => s.serverName)).toEqual([
+      'gitlab.kytes.io',
+      'girofle.kytes.io',
+    ]);
   });
 });
 

@@ -66,7 +66,9 @@ describe('renderPostgresSetup on Pulumi.prod.yaml', () => {
 
   it('stops on the first error and refuses an isolation level other than read committed', () => {
     expect(lines.filter((l) => l.startsWith('\\set'))).toEqual(['\\set ON_ERROR_STOP on']);
-    expect(sql.match(/IF current_setting\('default_transaction_isolation'\) <> 'read committed' THEN/g)).toHaveLength(2);
+    expect(sql.match(/IF current_setting\('default_transaction_isolation'\) <> 'read committed' THEN/g)).toHaveLength(
+      2,
+    );
   });
 
   it('never contains a password, whatever the environment holds when it is rendered', () => {
@@ -96,7 +98,9 @@ describe('renderPostgresSetup on generated configs', () => {
         expect(out.filter((l) => l.startsWith('ALTER DATABASE'))).toEqual(
           t.gitlab.map((g) => `ALTER DATABASE "${g.database.name}" OWNER TO "${g.database.user}";`),
         );
-        expect(out.filter((l) => l.startsWith('\\connect'))).toEqual(t.gitlab.map((g) => `\\connect "${g.database.name}"`));
+        expect(out.filter((l) => l.startsWith('\\connect'))).toEqual(
+          t.gitlab.map((g) => `\\connect "${g.database.name}"`),
+        );
       }),
       { numRuns: PROPERTY_RUNS },
     );

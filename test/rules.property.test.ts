@@ -41,7 +41,9 @@ function toConfig(c: Generated): Record<string, string> {
 
 const containers = (rs: RecordedResource[]) => rs.filter((r) => r.type === 'docker:index/container:Container');
 const envOf = (r: RecordedResource): Record<string, string> =>
-  Object.fromEntries((unwrap(r.inputs.envs) as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  Object.fromEntries(
+    (unwrap(r.inputs.envs) as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+  );
 const aliasesOf = (r: RecordedResource): string[] =>
   (r.inputs.networksAdvanced as Array<{ aliases: string[] }>).flatMap((n) => n.aliases);
 
@@ -113,7 +115,9 @@ describe('dependency rules hold for generated configs', () => {
         expect(new Set(servers.map((s) => s.serverName)).size).toBe(servers.length);
 
         // Published host ports are unique.
-        const hostPorts = all.flatMap((r) => ((r.inputs.ports as Array<{ external: number }> | undefined) ?? []).map((p) => p.external));
+        const hostPorts = all.flatMap((r) =>
+          ((r.inputs.ports as Array<{ external: number }> | undefined) ?? []).map((p) => p.external),
+        );
         expect(new Set(hostPorts).size).toBe(hostPorts.length);
 
         // Rule 6: member aliases = replica-set hosts in the initiation = hosts in Rocket.Chat's URL; one set name.

@@ -1,5 +1,13 @@
 import { derivePassword } from '../lib/secrets';
-import { isSecretValue, RecordedResource, runProgram, stackConfig, StackRun, TEST_MASTER_SECRET, unwrap } from './helpers/program';
+import {
+  isSecretValue,
+  RecordedResource,
+  runProgram,
+  stackConfig,
+  StackRun,
+  TEST_MASTER_SECRET,
+  unwrap,
+} from './helpers/program';
 
 const summary = (rs: RecordedResource[]) => rs.map((r) => `${r.type} ${r.name}`).sort();
 
@@ -46,7 +54,8 @@ function expectedTree(prefix: string, instances: string[], mongoMembers: number)
 }
 
 /** Ops resources are asserted in their own tests; here only the service stack. */
-const services = (rs: RecordedResource[]) => rs.filter((r) => !r.type.startsWith('kytes:ops:') && r.options.parent.indexOf('-ops') < 0);
+const services = (rs: RecordedResource[]) =>
+  rs.filter((r) => !r.type.startsWith('kytes:ops:') && r.options.parent.indexOf('-ops') < 0);
 
 describe.each([
   ['dev', 'kytes-dev', ['main'], 1],
@@ -86,7 +95,9 @@ describe.each([
       .filter((r) => r.type === 'docker:index/container:Container' && r.inputs.ports)
       .map((r) => r.name)
       .sort();
-    expect(published).toEqual([...instances.map((i) => `${prefix}-gitlab-${i}-container`), `${prefix}-nginx-container`].sort());
+    expect(published).toEqual(
+      [...instances.map((i) => `${prefix}-gitlab-${i}-container`), `${prefix}-nginx-container`].sort(),
+    );
   });
 
   it('orders start-up: databases before GitLab, a writable primary before Rocket.Chat', () => {
@@ -104,7 +115,15 @@ describe.each([
   it('exports URLs, clone hosts, names and secret admin credentials', () => {
     const o = run.outputs;
     expect(Object.keys(o).sort()).toEqual(
-      ['adminCredentials', 'containers', 'gitlabInstances', 'networkName', 'urls', 'volumes', ...(Object.keys(o).includes('backups') ? ['backups'] : [])].sort(),
+      [
+        'adminCredentials',
+        'containers',
+        'gitlabInstances',
+        'networkName',
+        'urls',
+        'volumes',
+        ...(Object.keys(o).includes('backups') ? ['backups'] : []),
+      ].sort(),
     );
     expect((o.gitlabInstances as Array<{ name: string }>).map((g) => g.name)).toEqual(instances);
     const creds = o.adminCredentials as { gitlab: Record<string, { password: string }> };
@@ -120,7 +139,12 @@ describe('Pulumi.dev.yaml exact outputs', () => {
       rocketchat: 'http://rocketchat.kytes.localhost:8080',
     });
     expect(outputs.gitlabInstances).toEqual([
-      { name: 'main', url: 'http://gitlab.kytes.localhost:8080', sshClone: 'gitlab.kytes.localhost:2222', container: 'kytes-dev-gitlab-main' },
+      {
+        name: 'main',
+        url: 'http://gitlab.kytes.localhost:8080',
+        sshClone: 'gitlab.kytes.localhost:2222',
+        container: 'kytes-dev-gitlab-main',
+      },
     ]);
     expect(outputs.volumes).toEqual({
       postgres: 'kytes-dev-postgres-data',
@@ -146,14 +170,19 @@ function secretValues(stack: string, run: StackRun): string[] {
   const purposes = ['postgres/superuser', 'redis', 'mongo/root', 'mongo/rocketchat', 'rocketchat/admin'];
   const instances = (run.outputs.gitlabInstances as Array<{ name: string }>).map((g) => g.name);
   for (const i of instances) purposes.push(`gitlab/${i}/database`, `gitlab/${i}/root`);
-  return [TEST_MASTER_SECRET, `random-kytes-${stack}-mongo-keyfile`, ...purposes.map((p) => derivePassword(TEST_MASTER_SECRET, p))];
+  return [
+    TEST_MASTER_SECRET,
+    `random-kytes-${stack}-mongo-keyfile`,
+    ...purposes.map((p) => derivePassword(TEST_MASTER_SECRET, p)),
+  ];
 }
 
 function leaks(value: unknown, secrets: string[], path: string): string[] {
   if (isSecretValue(value)) return [];
   if (typeof value === 'string') return secrets.filter((s) => value.includes(s)).map(() => path);
   if (Array.isArray(value)) return value.flatMap((v, i) => leaks(v, secrets, `${path}[${i}]`));
-  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => leaks(v, secrets, `${path}.${k}`));
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => leaks(v, secrets, `${path}.${k}`));
   return [];
 }
 

@@ -54,9 +54,7 @@ export function stackConfig(stack: string): Record<string, string> {
 }
 
 export function flattenConfig(config: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(config).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
-  );
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
 }
 
 export function isSecretValue(v: unknown): v is { value: unknown } {
@@ -79,7 +77,13 @@ export function promiseOf<T>(o: Pulumi.Output<T>): Promise<T> {
 function fakeState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
     case 'docker:index/remoteImage:RemoteImage':
-      return { ...inputs, imageId: `sha256:${Buffer.from(String(unwrap(inputs.name))).toString('hex').padEnd(64, '0').slice(0, 64)}` };
+      return {
+        ...inputs,
+        imageId: `sha256:${Buffer.from(String(unwrap(inputs.name)))
+          .toString('hex')
+          .padEnd(64, '0')
+          .slice(0, 64)}`,
+      };
     case 'random:index/randomPassword:RandomPassword':
       return { ...inputs, result: `random-${name}` };
     case 'command:local:Command':
@@ -110,46 +114,46 @@ export async function runProgram(
   let outputs: Record<string, unknown> = {};
   try {
     await jestIsolated(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const pulumi = require('@pulumi/pulumi') as typeof Pulumi;
-    await pulumi.runtime.setMocks(
-      {
-        newResource(args) {
-          resources.push({ type: args.type, name: args.name, inputs: args.inputs, options: options.get(args.name)! });
-          return { id: `${args.name}-id`, state: fakeState(args.type, args.name, args.inputs) };
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const pulumi = require('@pulumi/pulumi') as typeof Pulumi;
+      await pulumi.runtime.setMocks(
+        {
+          newResource(args) {
+            resources.push({ type: args.type, name: args.name, inputs: args.inputs, options: options.get(args.name)! });
+            return { id: `${args.name}-id`, state: fakeState(args.type, args.name, args.inputs) };
+          },
+          call(args) {
+            throw new Error(`unexpected provider call ${args.token}`);
+          },
         },
-        call(args) {
-          throw new Error(`unexpected provider call ${args.token}`);
-        },
-      },
-      'kytes',
-      stack,
-      false,
-    );
-    const monitor = pulumi.runtime.getMonitor() as unknown as {
-      registerResource(req: RegisterRequest, cb: unknown): unknown;
-    };
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req, cb) => {
-      options.set(req.getName(), {
-        parent: req.getParent() ? urnName(req.getParent()) : '',
-        dependsOn: req.getDependenciesList().map(urnName).sort(),
-        retainOnDelete: req.getRetainondelete(),
-        deleteBeforeReplace: req.getDeletebeforereplace(),
-        replaceOnChanges: req.getReplaceonchangesList(),
-      });
-      return register(req, cb);
-    };
-    pulumi.runtime.setAllConfig(cfg, secretKeys);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require(path.join(ROOT, 'index.ts')) as Record<string, unknown>;
-    const resolved: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(program)) {
-      resolved[k] = await promiseOf(pulumi.output(v));
-    }
-    outputs = resolved;
-    // Let registrations that no export depends on finish too.
-    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+        'kytes',
+        stack,
+        false,
+      );
+      const monitor = pulumi.runtime.getMonitor() as unknown as {
+        registerResource(req: RegisterRequest, cb: unknown): unknown;
+      };
+      const register = monitor.registerResource.bind(monitor);
+      monitor.registerResource = (req, cb) => {
+        options.set(req.getName(), {
+          parent: req.getParent() ? urnName(req.getParent()) : '',
+          dependsOn: req.getDependenciesList().map(urnName).sort(),
+          retainOnDelete: req.getRetainondelete(),
+          deleteBeforeReplace: req.getDeletebeforereplace(),
+          replaceOnChanges: req.getReplaceonchangesList(),
+        });
+        return register(req, cb);
+      };
+      pulumi.runtime.setAllConfig(cfg, secretKeys);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const program = require(path.join(ROOT, 'index.ts')) as Record<string, unknown>;
+      const resolved: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(program)) {
+        resolved[k] = await promiseOf(pulumi.output(v));
+      }
+      outputs = resolved;
+      // Let registrations that no export depends on finish too.
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
     });
   } catch (e) {
     throw new ProgramError(e instanceof Error ? e.message : String(e), resources);

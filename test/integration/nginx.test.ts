@@ -31,7 +31,10 @@ async function nginxTestAll(sandbox: Sandbox, dir: string): Promise<string[]> {
     'for f in /kytes-configs/*.conf; do out=$(nginx -t -q -c "$f" 2>&1); rc=$?; ' +
     'printf "%s %s %s\\n" "$(basename "$f")" "$rc" "$(printf %s "$out" | tr "\\n" " ")"; done';
   const out = await execIn(name, ['bash', '-c', script]);
-  return out.split('\n').filter((l) => l !== '').map((l) => l.trimEnd());
+  return out
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.trimEnd());
 }
 
 describe('nginx -t on rendered configs (kytes-test/nginx)', () => {
@@ -72,7 +75,9 @@ describe('nginx -t on rendered configs (kytes-test/nginx)', () => {
 
     const [line] = await nginxTestAll(sandbox, negative);
 
-    expect(line).toMatch(/^literal\.conf 1 .*\[emerg\] .*host not found in upstream "gitlab-main" in \/kytes-configs\/literal\.conf:\d+ /);
+    expect(line).toMatch(
+      /^literal\.conf 1 .*\[emerg\] .*host not found in upstream "gitlab-main" in \/kytes-configs\/literal\.conf:\d+ /,
+    );
   });
 });
 
@@ -115,11 +120,21 @@ describe('nginx in front of stand-in upstreams on the stack network', () => {
       network: t.network.name,
       aliases: [s.server.upstream.host],
       mounts: [{ type: 'bind', source: ECHO_DIR, target: ECHO_IN_CONTAINER, readonly: true }],
-      cmd: ['python3', `${ECHO_IN_CONTAINER}/echo_server.py`, '--identity', s.container, '--port', String(s.server.upstream.port)],
+      cmd: [
+        'python3',
+        `${ECHO_IN_CONTAINER}/echo_server.py`,
+        '--identity',
+        s.container,
+        '--port',
+        String(s.server.upstream.port),
+      ],
     });
   const upstreamReady = (s: Service) =>
     waitFor(
-      () => execIn(s.container, ['curl', '-fsS', '-o', '/dev/null', `http://127.0.0.1:${s.server.upstream.port}/`]).then(() => true),
+      () =>
+        execIn(s.container, ['curl', '-fsS', '-o', '/dev/null', `http://127.0.0.1:${s.server.upstream.port}/`]).then(
+          () => true,
+        ),
       { timeoutMs: 30_000, what: `${s.container} answering` },
     );
 
@@ -131,7 +146,12 @@ describe('nginx in front of stand-in upstreams on the stack network', () => {
         ...stackValues('dev'),
         prefix: uniqueName('ngx'),
         proxy: { httpPort: port, bindAddress: '127.0.0.1' },
-        gitlab: { instances: [{ name: 'main', sshPort: 2222 }, { name: 'another', sshPort: 2223 }] },
+        gitlab: {
+          instances: [
+            { name: 'main', sshPort: 2222 },
+            { name: 'another', sshPort: 2223 },
+          ],
+        },
         rocketchat: { enabled: true },
       },
       'it',
@@ -214,13 +234,13 @@ describe('nginx in front of stand-in upstreams on the stack network', () => {
       const reply = await upgrade(port, `${s.server.serverName}:${port}`, '/websocket', key);
       const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
       const h = reply.headers;
-      expect([reply.status, h['x-echo-identity'], h['x-echo-upgrade'], h['x-echo-connection'], h['sec-websocket-accept']]).toEqual([
-        101,
-        s.container,
-        'websocket',
-        'upgrade',
-        accept,
-      ]);
+      expect([
+        reply.status,
+        h['x-echo-identity'],
+        h['x-echo-upgrade'],
+        h['x-echo-connection'],
+        h['sec-websocket-accept'],
+      ]).toEqual([101, s.container, 'websocket', 'upgrade', accept]);
     }
   });
 
@@ -245,7 +265,9 @@ describe('nginx in front of stand-in upstreams on the stack network', () => {
       },
       { timeoutMs: 45_000, intervalMs: 1_000, what: `${late.server.serverName} routed to ${late.container}` },
     );
-    console.log(`nginx routed to ${late.container} ${((Date.now() - started) / 1000).toFixed(1)} s after it was started`);
+    console.log(
+      `nginx routed to ${late.container} ${((Date.now() - started) / 1000).toFixed(1)} s after it was started`,
+    );
     expect([seen.identity, seen.headers.host]).toEqual([late.container, host]);
     expect((await docker(['inspect', '-f', '{{.State.Running}}', t.nginx.container])).trim()).toBe('true');
   });

@@ -53,15 +53,30 @@ describe('postgres setup SQL on a real PostgreSQL', () => {
   /** `docker exec -i -e NAME… <pg> psql -v ON_ERROR_STOP=1 -U postgres -d postgres` with the SQL on stdin. */
   const runSetup = (names: readonly string[] = envNames) =>
     dockerWithEnv(
-      ['exec', '-i', ...names.flatMap((n) => ['-e', n]), container, 'psql', '-v', 'ON_ERROR_STOP=1', '-U', 'postgres', '-d', 'postgres'],
+      [
+        'exec',
+        '-i',
+        ...names.flatMap((n) => ['-e', n]),
+        container,
+        'psql',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-U',
+        'postgres',
+        '-d',
+        'postgres',
+      ],
       Object.fromEntries(t.gitlab.map((g) => [postgresPasswordEnv(g.name), passwords.get(g.name) ?? ''])),
       sql,
     );
 
-  const query = (db: string, q: string) => docker(['exec', container, 'psql', '-X', '-At', '-U', 'postgres', '-d', db, '-c', q]);
+  const query = (db: string, q: string) =>
+    docker(['exec', container, 'psql', '-X', '-At', '-U', 'postgres', '-d', db, '-c', q]);
 
-  const ROLES = "SELECT oid, rolname, rolsuper, rolcanlogin FROM pg_roles WHERE rolname NOT LIKE 'pg\\_%' ORDER BY rolname";
-  const DATABASES = 'SELECT oid, datname, pg_get_userbyid(datdba), pg_encoding_to_char(encoding) FROM pg_database ORDER BY datname';
+  const ROLES =
+    "SELECT oid, rolname, rolsuper, rolcanlogin FROM pg_roles WHERE rolname NOT LIKE 'pg\\_%' ORDER BY rolname";
+  const DATABASES =
+    'SELECT oid, datname, pg_get_userbyid(datdba), pg_encoding_to_char(encoding) FROM pg_database ORDER BY datname';
   const EXTENSIONS = 'SELECT oid, extname, extversion FROM pg_extension ORDER BY extname';
 
   /** Everything a re-run must leave alone, with oids so a drop-and-recreate would show. */
@@ -75,9 +90,12 @@ describe('postgres setup SQL on a real PostgreSQL', () => {
   const loginAs = (instance: string) => {
     const g = t.gitlab.find((x) => x.name === instance);
     if (!g) throw new Error(instance);
-    const q = 'SELECT current_user, current_database(), (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database())';
+    const q =
+      'SELECT current_user, current_database(), (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database())';
     const psql = ['psql', '-X', '-At', '-h', '127.0.0.1', '-U', g.database.user, '-d', g.database.name, '-c', q];
-    return dockerWithEnv(['exec', '-e', 'PGPASSWORD', container, ...psql], { PGPASSWORD: passwords.get(instance) ?? '' });
+    return dockerWithEnv(['exec', '-e', 'PGPASSWORD', container, ...psql], {
+      PGPASSWORD: passwords.get(instance) ?? '',
+    });
   };
 
   beforeAll(async () => {
@@ -116,7 +134,10 @@ describe('postgres setup SQL on a real PostgreSQL', () => {
       env: { POSTGRES_PASSWORD_FILE: '/run/kytes/postgres-password' },
       mounts: [{ type: 'bind', source: superFile, target: '/run/kytes/postgres-password', readonly: true }],
     });
-    await waitFor(() => query('postgres', 'SELECT 1').then((o) => o.trim() === '1'), { timeoutMs: 60_000, what: 'PostgreSQL accepting connections' });
+    await waitFor(() => query('postgres', 'SELECT 1').then((o) => o.trim() === '1'), {
+      timeoutMs: 60_000,
+      what: 'PostgreSQL accepting connections',
+    });
   });
 
   afterAll(async () => {
@@ -131,7 +152,11 @@ describe('postgres setup SQL on a real PostgreSQL', () => {
   it('creates each GitLab role, its database and the four extensions on the first run', async () => {
     await runSetup();
     const snap = await snapshot();
-    const rows = (text: string) => text.trim().split('\n').map((l) => l.split('|').slice(1));
+    const rows = (text: string) =>
+      text
+        .trim()
+        .split('\n')
+        .map((l) => l.split('|').slice(1));
     expect(rows(snap.roles)).toEqual([
       ['gitlab_another', 'f', 't'],
       ['gitlab_main', 'f', 't'],
@@ -188,7 +213,9 @@ describe('postgres setup SQL on a real PostgreSQL', () => {
   it('refuses a GitLab database whose default isolation is not read committed', async () => {
     await query('postgres', `ALTER DATABASE gitlabhq_main SET default_transaction_isolation = 'serializable'`);
     try {
-      await expect(runSetup()).rejects.toThrow('default_transaction_isolation is serializable in gitlabhq_main; GitLab needs read committed');
+      await expect(runSetup()).rejects.toThrow(
+        'default_transaction_isolation is serializable in gitlabhq_main; GitLab needs read committed',
+      );
     } finally {
       await query('postgres', 'ALTER DATABASE gitlabhq_main RESET default_transaction_isolation');
     }
@@ -203,7 +230,9 @@ describe('postgres setup SQL on a real PostgreSQL', () => {
     const right = passwords.get('main') ?? '';
     passwords.set('main', '');
     try {
-      await expect(runSetup()).rejects.toThrow('environment variable KYTES_PG_PASSWORD_MAIN is empty (password of role gitlab_main)');
+      await expect(runSetup()).rejects.toThrow(
+        'environment variable KYTES_PG_PASSWORD_MAIN is empty (password of role gitlab_main)',
+      );
     } finally {
       passwords.set('main', right);
     }
@@ -212,7 +241,10 @@ describe('postgres setup SQL on a real PostgreSQL', () => {
 
   it('never writes a password to the SQL text or the server log', async () => {
     // `docker logs` replays the container's stderr (where PostgreSQL logs) on its own stderr.
-    const { stdout, stderr } = await execFileP('docker', ['logs', container], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await execFileP('docker', ['logs', container], {
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+    });
     const serverLog = stdout + stderr;
     expect(serverLog).toContain('ERROR:  environment variable KYTES_PG_PASSWORD_TEAM_A is not set');
     // PostgreSQL logs a failing statement's text by default (the failed isolation check shows it does);

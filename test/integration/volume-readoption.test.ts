@@ -51,9 +51,13 @@ describe('named postgres volume retained through destroy', () => {
 
   /** psql over the network from a separate container, i.e. the way GitLab connects (password checked). */
   const psql = (server: string, password: string, sql: string): Promise<string> =>
-    execIn(client, ['psql', '-h', server, '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-qtA', '-c', sql], {
-      env: { PGPASSWORD: password },
-    }).then((out) => out.trim());
+    execIn(
+      client,
+      ['psql', '-h', server, '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-qtA', '-c', sql],
+      {
+        env: { PGPASSWORD: password },
+      },
+    ).then((out) => out.trim());
 
   async function startPostgres(name: string, volume: string, password: string): Promise<void> {
     await sandbox.run({
@@ -66,7 +70,8 @@ describe('named postgres volume retained through destroy', () => {
     await waitFor(
       async () => {
         const state = (await docker(['inspect', '-f', '{{.State.Status}}', name])).trim();
-        if (state !== 'running') throw new GiveUp(`container ${state}: ${await docker(['logs', '--tail', '30', name]).catch(String)}`);
+        if (state !== 'running')
+          throw new GiveUp(`container ${state}: ${await docker(['logs', '--tail', '30', name]).catch(String)}`);
         // Via TCP from the client: ready for real connections, not just the init-time socket.
         await execIn(client, ['pg_isready', '-q', '-h', name, '-U', 'postgres']);
         return true;

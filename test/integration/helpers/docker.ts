@@ -28,7 +28,9 @@ export interface DockerOptions {
 
 /** Hide `-e NAME=value` values: error messages end up in CI logs, and values can be passwords. */
 function redact(args: readonly string[]): string {
-  return args.map((a, i) => (i > 0 && (args[i - 1] === '-e' || args[i - 1] === '--env') ? a.replace(/=.*/s, '=***') : a)).join(' ');
+  return args
+    .map((a, i) => (i > 0 && (args[i - 1] === '-e' || args[i - 1] === '--env') ? a.replace(/=.*/s, '=***') : a))
+    .join(' ');
 }
 
 /** Runs `docker …args` and resolves with stdout; rejects with an Error carrying stderr. */
@@ -51,6 +53,8 @@ export async function docker(args: readonly string[], opts: DockerOptions = {}):
     // Never fall back to e.message for exit/timeout failures: it repeats the unredacted command line.
     const spawnFailed = typeof e.code === 'string' && !e.killed;
     const detail = e.stderr?.trim() || e.stdout?.trim() || (spawnFailed ? e.message : '(no output)');
+    // No `cause`: the original error repeats the unredacted command line, values of `-e` included.
+    // eslint-disable-next-line preserve-caught-error
     throw new Error(`docker ${redact(args)} failed (${why}): ${detail}`);
   }
 }
@@ -83,13 +87,14 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false>, opts:
     try {
       const v = await fn();
       if (v !== undefined && v !== false) return v;
-      last = '';
     } catch (err) {
-      if (err instanceof GiveUp) throw new Error(`gave up waiting for ${opts.what}: ${err.message}`);
+      if (err instanceof GiveUp) throw new Error(`gave up waiting for ${opts.what}: ${err.message}`, { cause: err });
       last = err instanceof Error ? err.message : String(err);
     }
     if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${opts.what}${last ? `; last error: ${last}` : ''}`);
+      throw new Error(
+        `timed out after ${opts.timeoutMs} ms waiting for ${opts.what}${last ? `; last error: ${last}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
   }
@@ -115,14 +120,19 @@ export async function requireImages(names: readonly string[]): Promise<void> {
   try {
     await docker(['version', '--format', '{{.Server.Version}}']);
   } catch (err) {
-    throw new Error(`no Docker engine reachable; run test/integration/setup/ensure-docker.sh (as root). ${String(err)}`);
+    throw new Error(
+      `no Docker engine reachable; run test/integration/setup/ensure-docker.sh (as root). ${String(err)}`,
+      { cause: err },
+    );
   }
   const missing: string[] = [];
   for (const n of names) {
     await docker(['image', 'inspect', '--format', '{{.Id}}', n]).catch(() => missing.push(n));
   }
   if (missing.length > 0) {
-    throw new Error(`missing test image(s) ${missing.join(', ')}; build them with test/integration/setup/build-images.sh (as root)`);
+    throw new Error(
+      `missing test image(s) ${missing.join(', ')}; build them with test/integration/setup/build-images.sh (as root)`,
+    );
   }
 }
 
@@ -184,7 +194,10 @@ export class Sandbox {
     for (const a of spec.aliases ?? []) args.push('--network-alias', a);
     for (const [k, v] of Object.entries(spec.env ?? {})) args.push('-e', `${k}=${v}`);
     for (const m of spec.mounts ?? []) {
-      args.push('--mount', `type=${m.type ?? 'volume'},source=${m.source},target=${m.target}${m.readonly ? ',readonly' : ''}`);
+      args.push(
+        '--mount',
+        `type=${m.type ?? 'volume'},source=${m.source},target=${m.target}${m.readonly ? ',readonly' : ''}`,
+      );
     }
     for (const p of spec.ports ?? []) args.push('-p', `${p.hostIp ?? '127.0.0.1'}:${p.host ?? ''}:${p.container}`);
     this.containers.add(spec.name);
