@@ -1,0 +1,665 @@
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { configSchema } from '../../../lib/config';
+import { deriveTopology, Topology } from '../../../lib/topology';
+import { checkManifest, Manifest } from '../../../ops/manifest';
+import { OpsOptions, renderOpsScripts } from '../../../ops/scripts';
+import { docker, execIn, IMAGES, requireImages, Sandbox, waitFor } from '../helpers/docker';
+import {
+  buildFakeImages,
+  calls,
+  FakeImages,
+  FakeStack,
+  liveState,
+  psql,
+  removeFakeImages,
+  runOps,
+  OpsRun,
+  seedData,
+  startFakeStack,
+} from './fake-stack';
+
+/**
+ * The ops scripts, rendered from a real topology, run against a fake stack on a real Docker engine:
+ * PostgreSQL is real; GitLab and MongoDB are stand-ins (GitLab and MongoDB binaries do not exist
+ * here) whose fake binaries record the exact commands and move real data (see fake/README.md).
+ */
+
+jest.setTimeout(600_000);
+
+const hex = randomBytes(3).toString('hex');
+const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'kytes-it-ops-'));
+const BIN = path.join(ROOT, 'bin');
+const BACKUPS = path.join(ROOT, 'backups');
+const OFFHOST = path.join(ROOT, 'offhost');
+const t: Topology = deriveTopology(
+  configSchema.parse({
+    prefix: `kytes-itops-${hex}`,
+    gitlab: {
+      instances: [
+        { name: 'main', sshPort: 2222 },
+        { name: 'team', sshPort: 2223 },
+      ],
+    },
+    mongo: { members: 3, replicaSet: 'rs0' },
+    backup: { dir: BACKUPS, offHost: OFFHOST },
+  }),
+  'itops',
+);
+const OPTIONS: OpsOptions = {
+  keepLast: 6,
+  keepDaily: 7,
+  keepWeekly: 4,
+  offHost: OFFHOST,
+  projectCommit: 'c0ffee1',
+  projectDirty: true,
+  projectVersion: '0.1.0',
+};
+const ENV = { KYTES_HEALTH_TIMEOUT: '60', KYTES_IT_MARKER: 'visible-name-only' };
+const [MAIN, TEAM] = t.gitlab;
+const MONGO = t.mongo!;
+const RC = t.rocketchat!;
+
+const sandbox = new Sandbox();
+let images: FakeImages;
+let stack: FakeStack;
+
+const lastLine = (s: string) => s.trim().split('\n').pop() as string;
+const manifestOf = (id: string): Manifest =>
+  JSON.parse(fs.readFileSync(path.join(BACKUPS, id, 'manifest.json'), 'utf8'));
+const invocations = () =>
+  fs
+    .readFileSync(path.join(BACKUPS, 'invocations.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+const startedAt = async (c: string) => (await docker(['inspect', '-f', '{{.State.StartedAt}}', c])).trim();
+const health = async (c: string) =>
+  (
+    await docker(['inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}', c])
+  ).trim();
+
+function expectNoSecret(...texts: string[]): void {
+  for (const s of stack.secrets) for (const text of texts) expect(text.includes(s)).toBe(false);
+}
+
+beforeAll(async () => {
+  await requireImages([IMAGES.base, IMAGES.postgres]);
+  images = await buildFakeImages(hex);
+  fs.mkdirSync(BIN);
+  for (const [name, content] of Object.entries(renderOpsScripts(t, OPTIONS)))
+    fs.writeFileSync(path.join(BIN, name), content, { mode: 0o755 });
+  stack = await startFakeStack(t, sandbox, images, { mongoPrimaryIndex: 1 });
+  await seedData(stack);
+}, 600_000);
+
+afterAll(async () => {
+  await sandbox.cleanup();
+  if (images) await removeFakeImages(images);
+  fs.rmSync(ROOT, { recursive: true, force: true });
+}, 300_000);
+
+describe('kytes-backup on a running stack', () => {
+  let id: string;
+  let before: Record<string, string>;
+  let run: OpsRun;
+
+  beforeAll(async () => {
+    before = await liveState(stack);
+    const started = { main: await startedAt(MAIN.container), rc: await startedAt(RC.container) };
+    run = await runOps(BIN, 'kytes-backup', [], ENV);
+    id = lastLine(run.stdout);
+    // Hot: no container was restarted.
+    expect({ main: await startedAt(MAIN.container), rc: await startedAt(RC.container) }).toEqual(started);
+  }, 300_000);
+
+  it('exits 0 and prints the new id last', () => {
+    expect({ status: run.status, stderr: run.stderr.includes('error') ? run.stderr : '' }).toEqual({
+      status: 0,
+      stderr: '',
+    });
+    expect(id).toMatch(/^[0-9]{8}T[0-9]{6}Z$/);
+    expect(run.stdout).toBe(`${id}\n`);
+  });
+
+  it('writes exactly the artifacts, a valid manifest and a verified marker, under the final name only', () => {
+    expect(fs.readdirSync(BACKUPS).sort()).toEqual(['.lock', id, 'invocations.jsonl']);
+    expect(fs.readdirSync(path.join(BACKUPS, id)).sort()).toEqual([
+      'gitlab-main-etc.tar',
+      'gitlab-main.tar',
+      'gitlab-team-etc.tar',
+      'gitlab-team.tar',
+      'manifest.json',
+      'mongo-rocketchat.archive.gz',
+      'postgres-globals.sql',
+      'rocketchat-uploads.tar',
+      'verified',
+    ]);
+    const text = fs.readFileSync(path.join(BACKUPS, id, 'manifest.json'), 'utf8');
+    expect(checkManifest(text)).toEqual({ ok: true, manifest: JSON.parse(text) });
+    const m = manifestOf(id);
+    expect({
+      id: m.id,
+      stack: m.stack,
+      prefix: m.prefix,
+      project: m.project,
+      iac: m.iac,
+      format: m.format,
+      formatVersion: m.formatVersion,
+    }).toEqual({
+      id,
+      stack: 'itops',
+      prefix: t.prefix,
+      project: 'kytes',
+      iac: { commit: 'c0ffee1', dirty: true, version: '0.1.0' },
+      format: 'kytes-backup',
+      formatVersion: 1,
+    });
+    expect(m.host).toEqual({
+      hostname: os.hostname(),
+      machineId: fs.existsSync('/etc/machine-id') ? fs.readFileSync('/etc/machine-id', 'utf8').trim() : '',
+    });
+    expect(m.gitlab).toEqual([
+      {
+        instance: 'main',
+        container: MAIN.container,
+        version: '19.3.0',
+        archive: 'gitlab-main.tar',
+        config: 'gitlab-main-etc.tar',
+      },
+      {
+        instance: 'team',
+        container: TEAM.container,
+        version: '19.3.0',
+        archive: 'gitlab-team.tar',
+        config: 'gitlab-team-etc.tar',
+      },
+    ]);
+    expect(m.mongo).toEqual({
+      replicaSet: 'rs0',
+      primary: MONGO.members[1].container,
+      database: 'rocketchat',
+      archive: 'mongo-rocketchat.archive.gz',
+    });
+    expect(m.rocketchatUploads).toEqual({ volume: RC.uploads.name, archive: 'rocketchat-uploads.tar' });
+    expect(m.postgres).toEqual({ container: t.postgres.container, globals: 'postgres-globals.sql' });
+    expect(m.images.map((i) => [i.component, i.container, i.image])).toEqual([
+      ['postgres', t.postgres.container, IMAGES.postgres],
+      ['gitlab-main', MAIN.container, images.gitlab],
+      ['gitlab-team', TEAM.container, images.gitlab],
+      ...MONGO.members.map((mm) => [`mongo-${mm.index}`, mm.container, images.mongo]),
+      ['rocketchat', RC.container, IMAGES.base],
+    ]);
+    expect(m.images.every((i) => /^sha256:[0-9a-f]{64}$/.test(i.imageId))).toBe(true);
+    for (const a of m.artifacts) expect(fs.statSync(path.join(BACKUPS, id, a.file)).size).toBe(a.size);
+    expect(m.invocation).toEqual({
+      operation: 'kytes-backup',
+      arguments: [],
+      user: os.userInfo().username,
+      host: os.hostname(),
+      startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      envNames: expect.arrayContaining(['KYTES_HEALTH_TIMEOUT', 'KYTES_IT_MARKER']),
+    });
+    expect(m.invocation.startedAt <= m.createdAt && m.createdAt <= m.completedAt).toBe(true);
+    expect(fs.readFileSync(path.join(BACKUPS, id, 'postgres-globals.sql'), 'utf8')).toContain(
+      `CREATE ROLE ${MAIN.database.user};`,
+    );
+  });
+
+  it('runs the exact GitLab commands, and only on the instances, with GitLab left serving', async () => {
+    for (const g of t.gitlab) {
+      expect(await calls(g.container, 'gitlab')).toEqual([
+        'container start',
+        `gitlab-backup create BACKUP=${id}-${g.name} STRATEGY=copy GZIP_RSYNCABLE=yes CRON=1 | GITLAB_ASSUME_YES=`,
+      ]);
+      // The archive copied out is removed from GitLab's backup directory.
+      expect(await execIn(g.container, ['ls', '-A', '/var/opt/gitlab/backups'])).toBe('');
+      expect(await health(g.container)).toBe('healthy');
+    }
+  });
+
+  it('finds the MongoDB primary with hello, then dumps from it with the login its container holds', async () => {
+    const hello = `mongosh --quiet --norc mongodb://127.0.0.1:27017/?directConnection=true&serverSelectionTimeoutMS=5000 --eval const h = db.hello(); print(h.isWritablePrimary === true && h.setName === process.env.KYTES_REPLICA_SET) | KYTES_REPLICA_SET=rs0`;
+    expect(await calls(MONGO.members[0].container, 'mongo')).toEqual([hello]);
+    expect(await calls(MONGO.members[1].container, 'mongo')).toEqual([
+      hello,
+      'mongodump --host=127.0.0.1 --port=27017 --username=root --password=<root password> --authenticationDatabase=admin --readPreference=primary --db=rocketchat --archive --gzip --quiet',
+    ]);
+    expect(await calls(MONGO.members[2].container, 'mongo')).toEqual([]);
+  });
+
+  it('changes nothing in the live stack and leaks no secret', async () => {
+    expect(await liveState(stack)).toEqual(before);
+    const log = fs.readFileSync(path.join(BACKUPS, 'invocations.jsonl'), 'utf8');
+    expectNoSecret(run.stdout, run.stderr, log, fs.readFileSync(path.join(BACKUPS, id, 'manifest.json'), 'utf8'));
+    expect(log).not.toContain('visible-name-only');
+    const entry = invocations().pop();
+    expect({
+      operation: entry.operation,
+      result: entry.result,
+      stack: entry.stack,
+      commit: entry.commit,
+      dirty: entry.dirty,
+    }).toEqual({
+      operation: 'kytes-backup',
+      result: 'ok',
+      stack: 'itops',
+      commit: 'c0ffee1',
+      dirty: true,
+    });
+    expect(entry.duration_s).toBeGreaterThan(0);
+  });
+
+  it('copies it off-host to the configured path, verified there', async () => {
+    expect(fs.readdirSync(OFFHOST)).toEqual([id]);
+    const verify = await runOps(BIN, 'kytes-verify', [id], ENV);
+    expect(verify.status).toBe(0);
+    for (const f of fs.readdirSync(path.join(BACKUPS, id)).filter((f) => f !== 'verified')) {
+      expect(fs.readFileSync(path.join(OFFHOST, id, f)).equals(fs.readFileSync(path.join(BACKUPS, id, f)))).toBe(true);
+    }
+    expect(fs.existsSync(path.join(OFFHOST, id, 'verified'))).toBe(true);
+    // A damaged copy at the destination is detected and replaced by a verified one.
+    fs.appendFileSync(path.join(OFFHOST, id, 'gitlab-main.tar'), 'x');
+    const again = await runOps(BIN, 'kytes-offhost-copy', [id], ENV);
+    expect({ status: again.status, stderr: again.stderr }).toEqual({
+      status: 0,
+      stderr: `kytes-offhost-copy: copied ${id} to ${OFFHOST}/${id} and verified it there\n`,
+    });
+    expect(
+      fs
+        .readFileSync(path.join(OFFHOST, id, 'gitlab-main.tar'))
+        .equals(fs.readFileSync(path.join(BACKUPS, id, 'gitlab-main.tar'))),
+    ).toBe(true);
+    const same = await runOps(BIN, 'kytes-offhost-copy', [id], ENV);
+    expect({ status: same.status, stderr: same.stderr }).toEqual({
+      status: 0,
+      stderr: `kytes-offhost-copy: ${OFFHOST}/${id} already holds a verified copy\n`,
+    });
+  });
+
+  it('is listed by kytes-backups as verified, with its versions', async () => {
+    const list = await runOps(BIN, 'kytes-backups', ['--json'], ENV);
+    const entries = JSON.parse(list.stdout);
+    expect(
+      entries.map((e: { id: string; status: string; restoredFrom: boolean }) => [e.id, e.status, e.restoredFrom]),
+    ).toEqual([[id, 'verified', false]]);
+    const table = await runOps(BIN, 'kytes-backups', [], ENV);
+    expect(table.stdout.split('\n')[1]).toMatch(
+      new RegExp(
+        `^${id} +${manifestOf(id).createdAt} +[0-9.]+ (KiB|MiB) +verified +gitlab-main 19\\.3\\.0, gitlab-team 19\\.3\\.0, ${IMAGES.postgres}, `,
+      ),
+    );
+  });
+
+  describe('restore', () => {
+    let wiped: Record<string, string>;
+    let mainRole: string;
+    const role = async () =>
+      (
+        await psql(
+          t,
+          'postgres',
+          `SELECT rolpassword || ' ' || rolconnlimit FROM pg_authid WHERE rolname = '${MAIN.database.user}';\n`,
+        )
+      ).trim();
+
+    beforeAll(async () => {
+      // Wipe: rows deleted and changed, a table added, secrets and keys changed, files gone,
+      // Mongo and uploads altered, a role dropped, a role altered after the backup.
+      await psql(
+        t,
+        MAIN.database.name,
+        'DELETE FROM issues WHERE id % 3 = 0;\nUPDATE projects SET name = upper(name);\nCREATE TABLE intruder (x int);\n',
+      );
+      await psql(t, TEAM.database.name, 'DROP TABLE issues;\n');
+      await psql(
+        t,
+        'postgres',
+        `DROP ROLE kytes_it_reader;\nALTER ROLE "${MAIN.database.user}" CONNECTION LIMIT 50;\n`,
+      );
+      await execIn(MAIN.container, [
+        'bash',
+        '-c',
+        'echo "{}" >/etc/gitlab/gitlab-secrets.json && rm /etc/gitlab/ssh_host_ed25519_key && rm -r /var/opt/gitlab/git-data/repositories/group && touch /var/opt/gitlab/git-data/stray',
+      ]);
+      await execIn(TEAM.container, [
+        'bash',
+        '-c',
+        'echo "# edited by hand" >>/etc/gitlab/gitlab.rb && echo stray >/var/opt/gitlab/git-data/stray',
+      ]);
+      await execIn(stack.mongoPrimary!, [
+        'bash',
+        '-c',
+        'echo corrupted >/data/db/fake/rocketchat/rocketchat_message.bson && touch /data/db/fake/new.bson',
+      ]);
+      await execIn(RC.container, [
+        'bash',
+        '-c',
+        `rm ${RC.uploads.containerPath}/notes.txt && echo new >${RC.uploads.containerPath}/new.txt && chmod 0777 ${RC.uploads.containerPath}/2026`,
+      ]);
+      wiped = await liveState(stack);
+      mainRole = await role();
+    }, 120_000);
+
+    it('the wipe really changed every part', () => {
+      const changed = Object.keys(before).filter((k) => before[k] !== wiped[k]);
+      expect(changed.sort()).toEqual(Object.keys(before).sort());
+    });
+
+    let restore: OpsRun;
+    it('backup → wipe → restore returns identical data', async () => {
+      const rcStarted = await startedAt(RC.container);
+      const mainStarted = await startedAt(MAIN.container);
+      restore = await runOps(BIN, 'kytes-restore', [id], ENV);
+      expect({ status: restore.status, tail: restore.stderr.trim().split('\n').slice(-1) }).toEqual({
+        status: 0,
+        tail: [`kytes-restore: stack itops restored from backup ${id}`],
+      });
+      expect(await liveState(stack)).toEqual(before);
+      // The existing role keeps what pulumi up gave it (its password, here a connection limit set
+      // after the backup); only the missing role came back.
+      expect(await role()).toBe(mainRole);
+      expect(mainRole).toMatch(/^SCRAM-SHA-256\$.* 50$/);
+      expect(restore.stderr).toContain('kytes-restore: PostgreSQL: recreated roles kytes_it_reader \n');
+      // GitLab and Rocket.Chat were restarted and are healthy again.
+      expect(await startedAt(MAIN.container)).not.toBe(mainStarted);
+      expect(await startedAt(RC.container)).not.toBe(rcStarted);
+      expect([await health(MAIN.container), await health(TEAM.container), await health(RC.container)]).toEqual([
+        'healthy',
+        'healthy',
+        'running',
+      ]);
+      expectNoSecret(restore.stdout, restore.stderr, fs.readFileSync(path.join(BACKUPS, 'invocations.jsonl'), 'utf8'));
+    });
+
+    it('follows GitLab documented restore procedure, in order', async () => {
+      for (const g of t.gitlab) {
+        expect((await calls(g.container, 'gitlab')).slice(2)).toEqual([
+          'gitlab-ctl reconfigure',
+          'gitlab-ctl stop puma',
+          'gitlab-ctl stop sidekiq',
+          'gitlab-ctl status',
+          `gitlab-backup restore BACKUP=${id}-${g.name} | GITLAB_ASSUME_YES=1`,
+          'container start',
+          'gitlab-rake gitlab:check SANITIZE=true',
+        ]);
+        expect(await execIn(g.container, ['ls', '-A', '/var/opt/gitlab/backups'])).toBe('');
+      }
+      expect((await calls(MONGO.members[1].container, 'mongo')).slice(-1)).toEqual([
+        'mongorestore --host=127.0.0.1 --port=27017 --username=root --password=<root password> --authenticationDatabase=admin --drop --archive --gzip --nsInclude=rocketchat.* --quiet',
+      ]);
+    });
+
+    it('records which backup the stack was restored from', async () => {
+      expect(JSON.parse(fs.readFileSync(path.join(BACKUPS, 'restored-from'), 'utf8'))).toEqual({
+        id,
+        restoredAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+        user: os.userInfo().username,
+      });
+      const entries = JSON.parse((await runOps(BIN, 'kytes-backups', ['--json'], ENV)).stdout);
+      expect(entries[0].restoredFrom).toBe(true);
+    });
+
+    it('restoring the same backup again leaves the same state', async () => {
+      const second = await runOps(BIN, 'kytes-restore', [id], ENV);
+      expect(second.status).toBe(0);
+      expect(second.stderr).toContain('kytes-restore: PostgreSQL: every recorded role exists; left unchanged\n');
+      expect(await liveState(stack)).toEqual(before);
+    });
+
+    describe('refusals: a bad backup or a wrong target changes nothing', () => {
+      const pristine = path.join(ROOT, 'pristine');
+      const dir = () => path.join(BACKUPS, id);
+      const editManifest = (edit: (m: Record<string, unknown>) => void) => {
+        const m = JSON.parse(fs.readFileSync(path.join(dir(), 'manifest.json'), 'utf8'));
+        edit(m);
+        fs.writeFileSync(path.join(dir(), 'manifest.json'), JSON.stringify(m));
+      };
+      beforeAll(() => fs.cpSync(dir(), pristine, { recursive: true }));
+      afterEach(() => {
+        fs.rmSync(dir(), { recursive: true, force: true });
+        fs.cpSync(pristine, dir(), { recursive: true });
+      });
+
+      const CASES: [string, () => Promise<void>, () => string, () => Promise<void>][] = [
+        [
+          'tampered artifact (one byte flipped, same size)',
+          async () => {
+            const f = path.join(dir(), 'gitlab-main.tar');
+            const b = fs.readFileSync(f);
+            b[Math.floor(b.length / 2)] ^= 0xff;
+            fs.writeFileSync(f, b);
+          },
+          () => 'the backup does not verify: gitlab-main.tar: sha256 differs from the manifest (altered)',
+          async () => undefined,
+        ],
+        [
+          'truncated artifact',
+          async () => {
+            const f = path.join(dir(), 'mongo-rocketchat.archive.gz');
+            fs.truncateSync(f, fs.statSync(f).size - 100);
+          },
+          () => {
+            const size = manifestOf(id).artifacts.find((a) => a.file === 'mongo-rocketchat.archive.gz')!.size;
+            return `the backup does not verify: mongo-rocketchat.archive.gz: ${size - 100} bytes, the manifest says ${size} (truncated or altered)`;
+          },
+          async () => undefined,
+        ],
+        [
+          'missing artifact',
+          async () => fs.rmSync(path.join(dir(), 'gitlab-team-etc.tar')),
+          () => 'the backup does not verify: gitlab-team-etc.tar: missing',
+          async () => undefined,
+        ],
+        [
+          'invalid manifest (format version 2)',
+          async () => editManifest((m) => (m.formatVersion = 2)),
+          () => 'the backup does not verify: formatVersion: must be 1, the format this Kytes reads',
+          async () => undefined,
+        ],
+        [
+          'manifest that is not JSON',
+          async () => fs.writeFileSync(path.join(dir(), 'manifest.json'), '{"format": "kytes-backup", '),
+          () => 'the backup does not verify: manifest.json: not valid JSON',
+          async () => undefined,
+        ],
+        [
+          'manifest of another backup',
+          async () => editManifest((m) => (m.id = '20200101T000000Z')),
+          () =>
+            'the backup does not verify: id: 20200101T000000Z does not start with createdAt ' +
+            manifestOf(id).createdAt,
+          async () => undefined,
+        ],
+        [
+          'wrong GitLab version running',
+          async () => {
+            await execIn(TEAM.container, [
+              'bash',
+              '-c',
+              'echo 19.4.0 >/opt/gitlab/embedded/service/gitlab-rails/VERSION',
+            ]);
+          },
+          () =>
+            'GitLab instance team runs 19.4.0 but the backup was made by 19.3.0; GitLab restores only onto exactly the same version (set kytes:images.gitlab to the 19.3.0 image)',
+          async () => {
+            await execIn(TEAM.container, [
+              'bash',
+              '-c',
+              'echo 19.3.0 >/opt/gitlab/embedded/service/gitlab-rails/VERSION',
+            ]);
+          },
+        ],
+        [
+          'a recorded GitLab instance not running',
+          async () => {
+            await docker(['stop', MAIN.container]);
+          },
+          () => `GitLab instance main: container ${MAIN.container} is not running`,
+          async () => {
+            await docker(['start', MAIN.container]);
+            await waitFor(async () => (await health(MAIN.container)) === 'healthy', {
+              timeoutMs: 60_000,
+              what: 'fake GitLab healthy',
+            });
+          },
+        ],
+        [
+          'no reachable MongoDB primary',
+          async () => {
+            await execIn(MONGO.members[1].container, ['rm', '/data/db/PRIMARY']);
+          },
+          () =>
+            `no MongoDB member of replica set rs0 answers as writable primary (${MONGO.members.map((m) => m.container).join(' ')})`,
+          async () => {
+            await execIn(MONGO.members[1].container, ['touch', '/data/db/PRIMARY']);
+          },
+        ],
+      ];
+
+      it.each(CASES)('%s', async (_name, spoil, reason, repair) => {
+        const live = await liveState(stack);
+        const gitlabCalls = await Promise.all(t.gitlab.map((g) => calls(g.container, 'gitlab')));
+        const restoresBefore = (await calls(MONGO.members[1].container, 'mongo')).filter((l) =>
+          l.startsWith('mongorestore'),
+        ).length;
+        const restoredFrom = fs.readFileSync(path.join(BACKUPS, 'restored-from'), 'utf8');
+        await spoil();
+        try {
+          const r = await runOps(BIN, 'kytes-restore', [id], ENV);
+          expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
+            status: 1,
+            stdout: '',
+            stderr: `kytes-restore: error: refusing to restore ${id}, nothing was changed: ${reason()}\n`,
+          });
+        } finally {
+          await repair();
+        }
+        expect(await liveState(stack)).toEqual(live);
+        expect(
+          (await calls(MONGO.members[1].container, 'mongo')).filter((l) => l.startsWith('mongorestore')).length,
+        ).toBe(restoresBefore);
+        expect(fs.readFileSync(path.join(BACKUPS, 'restored-from'), 'utf8')).toBe(restoredFrom);
+        const after = await Promise.all(t.gitlab.map((g) => calls(g.container, 'gitlab')));
+        // Nothing was called on GitLab (a stopped-and-started container only logs its own start).
+        expect(after.map((c, i) => c.slice(gitlabCalls[i].length).filter((l) => l !== 'container start'))).toEqual([
+          [],
+          [],
+        ]);
+        expect(invocations().pop()).toEqual(
+          expect.objectContaining({ operation: 'kytes-restore', arguments: [id], result: 'error', status: 1 }),
+        );
+      });
+
+      it('a backup id that does not exist', async () => {
+        const r = await runOps(BIN, 'kytes-restore', ['20200101T000000Z'], ENV);
+        expect({ status: r.status, stderr: r.stderr }).toEqual({
+          status: 1,
+          stderr: `kytes-restore: error: refusing to restore 20200101T000000Z, nothing was changed: no backup 20200101T000000Z in ${BACKUPS} (list them with kytes-backups)\n`,
+        });
+      });
+    });
+  });
+
+  describe('a backup killed mid-way', () => {
+    const listing = () =>
+      fs
+        .readdirSync(BACKUPS)
+        .filter((n) => /^\d{8}T/.test(n))
+        .sort();
+    async function killWhen(ready: () => Promise<boolean>, what: string): Promise<void> {
+      const run = runOps(BIN, 'kytes-backup', ['--no-offhost', '--no-prune'], ENV);
+      try {
+        await waitFor(
+          async () =>
+            (await ready()) ||
+            (run.child.exitCode !== null ? Promise.reject(new Error('backup ended before the kill point')) : false),
+          {
+            timeoutMs: 120_000,
+            intervalMs: 100,
+            what,
+          },
+        );
+      } finally {
+        process.kill(-run.child.pid!, 'SIGKILL');
+        await run;
+      }
+    }
+    async function expectNothingNewVerifies(finalsBefore: string[]): Promise<void> {
+      expect(listing()).toEqual(finalsBefore);
+      const tmp = fs.readdirSync(BACKUPS).filter((n) => n.startsWith('.tmp-'));
+      expect(tmp.length).toBeLessThanOrEqual(1);
+      const entries = JSON.parse((await runOps(BIN, 'kytes-backups', ['--json'], ENV)).stdout) as {
+        id: string;
+        status: string;
+      }[];
+      expect(entries.filter((e) => !finalsBefore.includes(e.id)).map((e) => e.status)).toEqual(
+        tmp.map(() => 'incomplete'),
+      );
+    }
+
+    it('while GitLab is writing its archive, or while MongoDB is dumping: nothing verifies; the next backup succeeds', async () => {
+      const finals = listing();
+      await execIn(MAIN.container, ['touch', '/tmp/fake-slow-backup']);
+      try {
+        await killWhen(
+          async () => (await calls(MAIN.container, 'gitlab')).includes('gitlab-backup paused'),
+          'gitlab-backup running',
+        );
+      } finally {
+        await execIn(MAIN.container, ['rm', '-f', '/tmp/fake-slow-backup']);
+      }
+      await expectNothingNewVerifies(finals);
+
+      await execIn(stack.mongoPrimary!, ['touch', '/tmp/fake-slow-dump']);
+      try {
+        await killWhen(
+          async () => (await calls(stack.mongoPrimary!, 'mongo')).includes('mongodump paused'),
+          'mongodump running',
+        );
+      } finally {
+        await execIn(stack.mongoPrimary!, ['rm', '-f', '/tmp/fake-slow-dump']);
+      }
+      await expectNothingNewVerifies(finals);
+
+      // The orphaned in-container processes may still run; the next backup does not care.
+      const next = await runOps(BIN, 'kytes-backup', ['--no-offhost', '--no-prune'], ENV);
+      expect(next.status).toBe(0);
+      const nextId = lastLine(next.stdout);
+      expect(listing()).toEqual([...finals, nextId].sort());
+      expect(fs.readdirSync(BACKUPS).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+      expect(next.stderr).toMatch(/removed incomplete \.tmp-/);
+      expect((await runOps(BIN, 'kytes-verify', [nextId], ENV)).status).toBe(0);
+    });
+
+    it.each([0.2, 0.5, 0.8])(
+      'at %s of a backup run: what is left is either a complete verified backup or an incomplete .tmp-*',
+      async (fraction) => {
+        const t0 = Date.now();
+        const full = await runOps(BIN, 'kytes-backup', ['--no-offhost', '--no-prune'], ENV);
+        expect(full.status).toBe(0);
+        const duration = Date.now() - t0;
+        await new Promise((r) => setTimeout(r, 1100)); // a new id (ids have one-second resolution)
+        const finals = listing();
+        const run = runOps(BIN, 'kytes-backup', ['--no-offhost', '--no-prune'], ENV);
+        await new Promise((r) => setTimeout(r, Math.floor(duration * fraction)));
+        process.kill(-run.child.pid!, 'SIGKILL');
+        const killed = await run;
+        const added = listing().filter((n) => !finals.includes(n));
+        for (const n of added) expect((await runOps(BIN, 'kytes-verify', [n], ENV)).status).toBe(0);
+        const entries = JSON.parse((await runOps(BIN, 'kytes-backups', ['--json'], ENV)).stdout) as {
+          id: string;
+          status: string;
+        }[];
+        expect(
+          entries
+            .filter((e) => !finals.includes(e.id) && !added.includes(e.id))
+            .every((e) => e.status === 'incomplete'),
+        ).toBe(true);
+        expect(killed.signal === 'SIGKILL' || killed.status === 0).toBe(true);
+      },
+    );
+  });
+});

@@ -1,0 +1,174 @@
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import { configSchema } from '../../lib/config';
+import { OPS_SCRIPTS, opsOptionsFromConfig, renderOpsScripts } from '../../ops/scripts';
+import { installScripts, OPTIONS, removeDir, tempDir, topologyFor } from './fixture';
+
+const TOPOLOGIES = {
+  'defaults (one GitLab, Rocket.Chat, one Mongo member)': topologyFor({}, 'dev'),
+  'three GitLab instances, 3 Mongo members, off-host rsync': topologyFor(
+    {
+      prefix: 'acme',
+      gitlab: {
+        instances: [
+          { name: 'main', sshPort: 2222 },
+          { name: 'team-b', sshPort: 2223 },
+          { name: 'ops', sshPort: 2224 },
+        ],
+      },
+      mongo: { members: 3, replicaSet: 'chat_rs' },
+      backup: { dir: '/srv/backups/acme', offHost: 'backup@nas.example.com:/volume1/kytes' },
+    },
+    'prod',
+  ),
+  'no Rocket.Chat': topologyFor({ rocketchat: { enabled: false } }, 'lab'),
+};
+
+describe('renderOpsScripts', () => {
+  it('renders exactly the contracted files, byte-stable', () => {
+    const t = TOPOLOGIES['defaults (one GitLab, Rocket.Chat, one Mongo member)'];
+    const a = renderOpsScripts(t, OPTIONS);
+    expect(Object.keys(a)).toEqual([
+      'kytes-lib.sh',
+      'kytes-backup',
+      'kytes-verify',
+      'kytes-restore',
+      'kytes-backups',
+      'kytes-prune',
+      'kytes-offhost-copy',
+    ]);
+    expect(renderOpsScripts(t, OPTIONS)).toEqual(a);
+    for (const name of OPS_SCRIPTS.filter((n) => n !== 'kytes-lib.sh')) {
+      expect(a[name].split('\n').slice(0, 1)).toEqual(['#!/usr/bin/env bash']);
+      expect(a[name]).toContain('set -euo pipefail\n');
+      expect(a[name]).toContain('. "${BASH_SOURCE[0]%/*}/kytes-lib.sh"\n');
+    }
+  });
+
+  it('takes every name from the topology', () => {
+    const t = TOPOLOGIES['three GitLab instances, 3 Mongo members, off-host rsync'];
+    const lib = renderOpsScripts(t, { ...OPTIONS, offHost: 'backup@nas.example.com:/volume1/kytes', keepLast: 3 })[
+      'kytes-lib.sh'
+    ];
+    const line = (name: string) => lib.split('\n').find((l) => l.startsWith(`${name}=`));
+    expect(
+      [
+        'STACK',
+        'PREFIX',
+        'BACKUP_DIR',
+        'INVOCATION_LOG',
+        'PG_CONTAINER',
+        'GITLAB_INSTANCES',
+        'MONGO_MEMBERS',
+        'MONGO_REPLICA_SET',
+        'MONGO_DATABASE',
+        'RC_CONTAINER',
+        'RC_UPLOADS_VOLUME',
+        'KEEP_LAST',
+        'OFFHOST',
+        'IAC_COMMIT',
+        'IAC_DIRTY',
+      ].map(line),
+    ).toEqual([
+      "STACK='prod'",
+      "PREFIX='acme'",
+      "BACKUP_DIR='/srv/backups/acme'",
+      "INVOCATION_LOG='/srv/backups/acme/invocations.jsonl'",
+      "PG_CONTAINER='acme-postgres'",
+      "GITLAB_INSTANCES=( 'main' 'team-b' 'ops' )",
+      "MONGO_MEMBERS=( 'acme-mongo-0' 'acme-mongo-1' 'acme-mongo-2' )",
+      "MONGO_REPLICA_SET='chat_rs'",
+      "MONGO_DATABASE='rocketchat'",
+      "RC_CONTAINER='acme-rocketchat'",
+      "RC_UPLOADS_VOLUME='acme-rocketchat-uploads'",
+      'KEEP_LAST=3',
+      "OFFHOST='backup@nas.example.com:/volume1/kytes'",
+      "IAC_COMMIT='0123abc'",
+      'IAC_DIRTY=false',
+    ]);
+    expect(lib).toContain(
+      "declare -A GITLAB_CONTAINER=( ['main']='acme-gitlab-main' ['team-b']='acme-gitlab-team-b' ['ops']='acme-gitlab-ops' )\n",
+    );
+    // No script names a container, volume or stack of its own.
+    const all = Object.values(renderOpsScripts(t, OPTIONS)).join('\n');
+    expect(all.match(/kytes-(dev|prod|unit)[a-z-]*/g)).toBeNull();
+  });
+
+  it('renders an empty Mongo member list and no Rocket.Chat names when Rocket.Chat is disabled', () => {
+    const lib = renderOpsScripts(TOPOLOGIES['no Rocket.Chat'], OPTIONS)['kytes-lib.sh'];
+    expect(lib).toContain("MONGO_MEMBERS=( )\nMONGO_PORT=''\n");
+    expect(lib).toContain("RC_CONTAINER=''\nRC_UPLOADS_VOLUME=''\n");
+  });
+
+  it('maps kytes:backup.* and the GitLab start timeout into the options', () => {
+    const config = configSchema.parse({
+      backup: { keepLast: 2, keepDaily: 3, keepWeekly: 1, offHost: '/mnt/nas/kytes' },
+      gitlab: { startTimeoutMinutes: 10 },
+    });
+    expect(opsOptionsFromConfig(config, { projectCommit: 'abc', projectDirty: true, projectVersion: '0.1.0' })).toEqual(
+      {
+        keepLast: 2,
+        keepDaily: 3,
+        keepWeekly: 1,
+        offHost: '/mnt/nas/kytes',
+        projectCommit: 'abc',
+        projectDirty: true,
+        projectVersion: '0.1.0',
+        healthTimeoutSeconds: 600,
+      },
+    );
+  });
+
+  it('refuses options out of range, naming each', () => {
+    const t = TOPOLOGIES['no Rocket.Chat'];
+    expect(() =>
+      renderOpsScripts(t, {
+        ...OPTIONS,
+        keepLast: 0,
+        keepWeekly: 1.5,
+        offHost: 'nas:/x',
+        projectCommit: "x'; rm -rf /",
+      }),
+    ).toThrow(
+      'Invalid ops options:\n  - keepLast: 0 is not a whole number from 1 to 9999\n  - keepWeekly: 1.5 is not a whole number from 0 to 9999\n' +
+        '  - offHost: "nas:/x" is neither an absolute path nor user@host:/path\n  - projectCommit: "x\'; rm -rf /" is not a commit id',
+    );
+  });
+
+  describe.each(Object.entries(TOPOLOGIES))('rendered for %s', (_name, t) => {
+    let dir: string;
+    beforeAll(() => {
+      dir = tempDir('lint');
+      installScripts(
+        t,
+        {
+          ...OPTIONS,
+          offHost: t.ops.backupDir.startsWith('/srv') ? 'backup@nas.example.com:/volume1/kytes' : undefined,
+        },
+        dir,
+      );
+    });
+    afterAll(() => removeDir(dir));
+
+    it.each([...OPS_SCRIPTS])('%s passes bash -n and shellcheck', (name) => {
+      const syntax = spawnSync('bash', ['-n', path.join(dir, name)], { encoding: 'utf8' });
+      expect({ status: syntax.status, stderr: syntax.stderr }).toEqual({ status: 0, stderr: '' });
+      const lint = spawnSync('shellcheck', ['--external-sources', '--severity=style', name], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+      if (lint.error)
+        throw new Error(`shellcheck is required by this test (apt-get install shellcheck): ${lint.error.message}`);
+      expect({ status: lint.status, stdout: lint.stdout, stderr: lint.stderr }).toEqual({
+        status: 0,
+        stdout: '',
+        stderr: '',
+      });
+    });
+
+    it('never prompts: no script reads from a terminal', () => {
+      const all = Object.values(renderOpsScripts(t, OPTIONS)).join('\n');
+      expect(all.match(/\bread\s+(-[a-z]*p|[^<\n]*<\s*\/dev\/tty)|\bselect\s+\w+\s+in\b|set -x/g)).toBeNull();
+    });
+  });
+});
