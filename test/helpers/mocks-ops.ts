@@ -1,6 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { MockMonitor } from '@pulumi/pulumi/runtime/mocks';
 import type { RegisterResourceRequest } from '@pulumi/pulumi/proto/resource_pb';
+import { promiseOf } from './program';
 
 /**
  * Pulumi mocks for the ops resources. `newResource` sees a resource's inputs but not its options, so
@@ -68,10 +69,7 @@ pulumi.runtime.setMocks(
   false,
 );
 
-/** The value of an Output, once known (mocks run outside preview, so every value becomes known). */
-export function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => o.apply((v) => resolve(v)));
-}
+export { promiseOf };
 
 /** Waits until each resource is registered with the (mock) engine. */
 export async function settled(resources: readonly pulumi.Resource[]): Promise<void> {
