@@ -1,0 +1,57 @@
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ROOT, runProgram, stackConfig, unwrap } from './helpers/program';
+
+/**
+ * Every shell text Kytes runs — the command strings of its Command resources, the post-start steps, the
+ * dev/CI/harness scripts — goes through `bash -n` and shellcheck; the mongosh code through node's parser.
+ * (The ops scripts have their own, per topology, in test/ops/scripts.test.ts.)
+ */
+function check(label: string, text: string): string[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kytes-sh-'));
+  const file = path.join(dir, 'script.sh');
+  fs.writeFileSync(file, text.startsWith('#!') ? text : `#!/usr/bin/env bash\n${text}\n`);
+  const problems: string[] = [];
+  const syntax = spawnSync('bash', ['-n', file], { encoding: 'utf8' });
+  if (syntax.status !== 0) problems.push(`${label}: bash -n: ${syntax.stderr}`);
+  const lint = spawnSync('shellcheck', ['-s', 'bash', file], { encoding: 'utf8' });
+  if (lint.error) throw new Error('shellcheck is not installed (apt-get install shellcheck)');
+  if (lint.status !== 0) problems.push(`${label}: shellcheck:\n${lint.stdout}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return problems;
+}
+
+describe.each(['dev', 'prod'])('%s stack: command strings', (stack) => {
+  it('pass bash -n and shellcheck', async () => {
+    const { resources } = await runProgram(stack, stackConfig(stack));
+    const commands = resources.filter((r) => r.type.startsWith('command:'));
+    expect(commands.length).toBeGreaterThanOrEqual(stack === 'dev' ? 6 : 7);
+    const problems = commands.flatMap((r) =>
+      (['create', 'update', 'delete'] as const).flatMap((k) => {
+        const text = unwrap(r.inputs[k]);
+        return typeof text === 'string' ? check(`${r.name}.${k}`, text) : [];
+      }),
+    );
+    expect(problems).toEqual([]);
+  }, 60000);
+
+  it('the replica-set initiation code parses', async () => {
+    const { resources } = await runProgram(stack, stackConfig(stack));
+    const init = resources.find((r) => r.name === `kytes-${stack}-mongo-initiate`)!;
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kytes-js-')), 'init.js');
+    fs.writeFileSync(file, String(unwrap(init.inputs.stdin)));
+    expect(() => execFileSync(process.execPath, ['--check', file])).not.toThrow();
+  }, 60000);
+});
+
+describe('repository scripts', () => {
+  it.each([
+    'scripts/dev-up.sh',
+    '.ci/run',
+    ...fs.readdirSync(path.join(ROOT, 'test/integration/setup')).map((f) => `test/integration/setup/${f}`),
+  ])('%s passes bash -n and shellcheck', (file) => {
+    expect(check(file, fs.readFileSync(path.join(ROOT, file), 'utf8'))).toEqual([]);
+  });
+});
