@@ -8,13 +8,15 @@
  *      step is GitLab's own (plain `pg_dump | gzip -c -1` inside the GitLab container, over the
  *      stack network), then Kytes' copy-out, /etc/gitlab, roles, checksums, manifest and verify.
  *      GitLab keeps serving: downtime 0.
- *  (b) raw `pg_dump -Fc` of the same database (and, to isolate Kytes' own overhead, raw
- *      `pg_dump | gzip -c -1`, the same format as (a) without anything around it).
+ *  (a0) GitLab's own step alone, `gitlab-backup create` as (a) runs it: what is left of (a) once
+ *      Kytes' part is taken away, so (a) / (a0) is Kytes' own overhead.
+ *  (b) raw `pg_dump -Fc` of the same database (and raw `pg_dump | gzip -c -1` in the PostgreSQL
+ *      container: the format GitLab writes, without GitLab or Kytes around it).
  *  (c) the original recipe: stop the PostgreSQL container, `zip -r` its data directory, start it,
  *      and wait until it answers (that whole span is downtime).
  *
- * Each of (a) and (b) runs twice, interleaved, and the faster run counts (less noise from a 2-core
- * machine). Everything it creates (containers, volumes, network, images, files) is removed at the end.
+ * Each of (a), (a0) and (b) runs twice, interleaved, and the faster run counts (less noise from a
+ * 2-core machine). Everything it creates (containers, volumes, network, images, files) is removed at the end.
  * Env: KYTES_BENCH_SCALE (pgbench scale, default 72 ≈ 1.1 GB), KYTES_BENCH_ROWS (rows of md5 text,
  * default 5,000,000 ≈ 1.1 GB), KYTES_BENCH_DIR (default /var/tmp). Needs root and a local engine
  * for (c), which zips the volume's directory on the host.
@@ -71,6 +73,8 @@ interface DatasetResult {
   rawRuns: number[];
   rawGzip: number;
   rawGzipRuns: number[];
+  gitlabStep: number;
+  gitlabStepRuns: number[];
   rawBytes: number;
   zip: number;
   zipTotal: number;
@@ -154,28 +158,39 @@ VACUUM ANALYZE notes;
         },
       ),
     );
-    results.push(await measure('md5 text'));
+    results.push(await measure('md5 text (compresses ~2:1)'));
 
     const lines: string[] = [];
+    const runs = (xs: number[]) => `[runs ${xs.map((x) => x.toFixed(1)).join(', ')}]`;
     for (const r of results) {
       lines.push(
-        `dataset: ${r.name}, ${(r.dbBytes / GiB).toFixed(2)} GiB; 2 runs each of (a) and (b), best run shown`,
-        `  (a) Kytes backup (GitLab's pg_dump | gzip -1 + Kytes pipeline): ${r.kytes.toFixed(1)} s  [runs ${r.kytesRuns.map((x) => x.toFixed(1)).join(', ')}]  downtime 0 s`,
-        `  (b) raw pg_dump -Fc:                                ${r.raw.toFixed(1)} s  [runs ${r.rawRuns.map((x) => x.toFixed(1)).join(', ')}]  ${(r.rawBytes / 2 ** 20).toFixed(0)} MiB`,
-        `      raw pg_dump | gzip -c -1 (same format as (a)):  ${r.rawGzip.toFixed(1)} s  [runs ${r.rawGzipRuns.map((x) => x.toFixed(1)).join(', ')}]`,
-        `  (c) stop + zip -r + start:                          ${r.zipTotal.toFixed(1)} s  (zip ${r.zip.toFixed(1)} s)  downtime ${r.zipTotal.toFixed(1)} s  ${(r.zipBytes / 2 ** 20).toFixed(0)} MiB`,
-        `  ratio Kytes / raw pg_dump -Fc:       ${(r.kytes / r.raw).toFixed(2)}  (target <= 1.15)`,
-        `  ratio Kytes / raw pg_dump | gzip -1: ${(r.kytes / r.rawGzip).toFixed(2)}  (Kytes' own overhead on the same dump)`,
-        `  ratio Kytes / stop+zip+start:        ${(r.kytes / r.zipTotal).toFixed(2)}`,
+        `dataset: ${r.name}, ${(r.dbBytes / GiB).toFixed(2)} GiB; 2 runs each of (a), (a0) and (b), best run shown`,
+        `  (a)  Kytes kytes-backup, whole run:                  ${r.kytes.toFixed(1)} s  ${runs(r.kytesRuns)}  downtime 0 s`,
+        `  (a0) of which GitLab's own step, gitlab-backup alone: ${r.gitlabStep.toFixed(1)} s  ${runs(r.gitlabStepRuns)}`,
+        `  (b)  raw pg_dump -Fc:                                ${r.raw.toFixed(1)} s  ${runs(r.rawRuns)}  ${(r.rawBytes / 2 ** 20).toFixed(0)} MiB`,
+        `       raw pg_dump | gzip -c -1 (GitLab's format):     ${r.rawGzip.toFixed(1)} s  ${runs(r.rawGzipRuns)}`,
+        `  (c)  stop + zip -r + start:                          ${r.zipTotal.toFixed(1)} s  (zip ${r.zip.toFixed(1)} s)  downtime ${r.zipTotal.toFixed(1)} s  ${(r.zipBytes / 2 ** 20).toFixed(0)} MiB`,
       );
+    }
+    lines.push('ratios (best runs; a ratio under 1 means Kytes was faster):');
+    for (const r of results) {
+      const ratio = (what: string, x: number, note: string) =>
+        lines.push(`  [${r.name}] Kytes / ${what} = ${x.toFixed(2)}  ${note}`);
+      const fc = r.kytes / r.raw;
+      ratio('raw pg_dump -Fc', fc, `(target <= 1.15: ${fc <= 1.15 ? 'met' : 'NOT met'})`);
+      ratio('raw pg_dump | gzip -1', r.kytes / r.rawGzip, '(same dump format as GitLab writes)');
+      ratio("GitLab's gitlab-backup step alone", r.kytes / r.gitlabStep, "(Kytes' own overhead around GitLab's step)");
+      const zip = r.kytes / r.zipTotal;
+      ratio('stop + zip -r + start', zip, `(target < 1: ${zip < 1 ? 'met' : 'NOT met'}; Kytes has no downtime)`);
     }
     console.log(lines.join('\n'));
     console.log(
       JSON.stringify(
-        results.map(({ name, dbBytes, kytes, raw, rawGzip, zipTotal }) => ({
+        results.map(({ name, dbBytes, kytes, gitlabStep, raw, rawGzip, zipTotal }) => ({
           name,
           dbBytes,
           kytesS: kytes,
+          gitlabBackupStepS: gitlabStep,
           rawPgDumpFcS: raw,
           rawPgDumpGzip1S: rawGzip,
           zipDowntimeS: zipTotal,
@@ -184,7 +199,7 @@ VACUUM ANALYZE notes;
       ),
     );
 
-    /** Times (a), (b) twice each, interleaved, then (c), on the database as it is now. */
+    /** Times (a), (a0), (b) twice each, interleaved, then (c), on the database as it is now. */
     async function measure(name: string): Promise<DatasetResult> {
       await psql(t, 'postgres', 'CHECKPOINT;\n');
       const dbBytes = Number((await psql(t, 'postgres', `SELECT pg_database_size('${db}');\n`)).trim());
@@ -195,6 +210,7 @@ VACUUM ANALYZE notes;
       const rawRuns: number[] = [];
       const rawGzipRuns: number[] = [];
       const kytesRuns: number[] = [];
+      const gitlabStepRuns: number[] = [];
       for (let i = 1; i <= 2; i++) {
         rawRuns.push(
           timed('raw pg_dump -Fc', () => sh(`docker exec ${pg} pg_dump -Fc -U postgres ${db} >${out('raw.dump')}`)),
@@ -212,6 +228,16 @@ VACUUM ANALYZE notes;
           `  Kytes kytes-backup (dump + copy-out + checksums + manifest + verify): ${kytesRuns[i - 1].toFixed(1)} s`,
         );
         fs.rmSync(path.join(root, 'backups', run.stdout.trim().split('\n').pop() as string), { recursive: true });
+        // GitLab's own step as kytes-backup runs it, without anything of Kytes around it.
+        const archive = `/var/opt/gitlab/backups/bench-${i}_gitlab_backup.tar`;
+        gitlabStepRuns.push(
+          timed('gitlab-backup create alone (stand-in GitLab)', () =>
+            sh(
+              `docker exec ${g.container} gitlab-backup create BACKUP=bench-${i} STRATEGY=copy GZIP_RSYNCABLE=yes CRON=1`,
+            ),
+          ),
+        );
+        sh(`docker exec ${g.container} rm -f ${archive}`);
       }
       const rawBytes = fs.statSync(out('raw.dump')).size;
       fs.rmSync(out('raw.dump'));
@@ -242,6 +268,8 @@ VACUUM ANALYZE notes;
         rawRuns,
         rawGzip: Math.min(...rawGzipRuns),
         rawGzipRuns,
+        gitlabStep: Math.min(...gitlabStepRuns),
+        gitlabStepRuns,
         rawBytes,
         zip,
         zipTotal,

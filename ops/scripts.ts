@@ -9,7 +9,9 @@ import type { Topology } from '../lib/topology';
  * `templates/ops/` with every name taken from the topology. They need no secret from Pulumi: the
  * containers already hold what the dumps need (PostgreSQL's local socket, Mongo's root login in
  * its container environment). Host requirements: bash 4.4+, coreutils, util-linux (flock), tar,
- * awk, sed, jq, the docker CLI; rsync and ssh only for an `user@host:/path` off-host target.
+ * awk, sed, jq, the docker CLI; rsync and ssh only for an `user@host:/path` off-host target
+ * (`KYTES_OFFHOST_SSH` on the host overrides the SSH command: port, key, known_hosts). openssl is
+ * optional: checksums use it when present (several times faster than coreutils' sha256sum).
  */
 
 export const OPS_SCRIPTS = [

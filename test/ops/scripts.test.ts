@@ -1,4 +1,6 @@
 import { spawnSync } from 'child_process';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
 import * as path from 'path';
 import { configSchema } from '../../lib/config';
 import { OPS_SCRIPTS, opsOptionsFromConfig, renderOpsScripts } from '../../ops/scripts';
@@ -169,6 +171,50 @@ describe('renderOpsScripts', () => {
     it('never prompts: no script reads from a terminal', () => {
       const all = Object.values(renderOpsScripts(t, OPTIONS)).join('\n');
       expect(all.match(/\bread\s+(-[a-z]*p|[^<\n]*<\s*\/dev\/tty)|\bselect\s+\w+\s+in\b|set -x/g)).toBeNull();
+    });
+  });
+});
+
+describe('checksums', () => {
+  const which = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+  const bash = which('bash');
+  let dir: string;
+  let noOpenssl: string;
+  const file = () => path.join(dir, 'artifact.bin');
+  beforeAll(() => {
+    dir = tempDir('sha');
+    installScripts(topologyFor({}, 'dev'), OPTIONS, path.join(dir, 'bin'));
+    fs.writeFileSync(file(), Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251)));
+    // A PATH with what sourcing the library needs, and sha256sum, but no openssl.
+    noOpenssl = path.join(dir, 'path');
+    fs.mkdirSync(noOpenssl);
+    for (const tool of ['cat', 'sha256sum']) fs.symlinkSync(which(tool), path.join(noOpenssl, tool));
+  });
+  afterAll(() => removeDir(dir));
+
+  const digests = (env: NodeJS.ProcessEnv) => {
+    const r = spawnSync(
+      bash,
+      [
+        '-c',
+        `set -euo pipefail; . ${JSON.stringify(path.join(dir, 'bin', 'kytes-lib.sh'))}; command -v openssl >/dev/null && echo openssl || echo sha256sum; sha256_of "$1"; sha256_stdin <"$1"`,
+        'test',
+        file(),
+      ],
+      { encoding: 'utf8', env: { ...process.env, ...env } },
+    );
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it('gives the same SHA-256 through openssl (when the host has it) and through sha256sum', () => {
+    const expected = createHash('sha256').update(fs.readFileSync(file())).digest('hex');
+    const usual = digests({});
+    expect(usual).toEqual({ status: 0, stdout: expect.stringMatching(/^(openssl|sha256sum)\n/), stderr: '' });
+    expect(usual.stdout.split('\n').slice(1)).toEqual([expected, expected, '']);
+    expect(digests({ PATH: noOpenssl })).toEqual({
+      status: 0,
+      stdout: `sha256sum\n${expected}\n${expected}\n`,
+      stderr: '',
     });
   });
 });

@@ -262,10 +262,13 @@ describe('kytes-backup on a running stack', () => {
     expect(fs.existsSync(path.join(OFFHOST, id, 'verified'))).toBe(true);
     // A damaged copy at the destination is detected and replaced by a verified one.
     fs.appendFileSync(path.join(OFFHOST, id, 'gitlab-main.tar'), 'x');
+    const size = manifestOf(id).artifacts.find((a) => a.file === 'gitlab-main.tar')!.size;
     const again = await runOps(BIN, 'kytes-offhost-copy', [id], ENV);
     expect({ status: again.status, stderr: again.stderr }).toEqual({
       status: 0,
-      stderr: `kytes-offhost-copy: copied ${id} to ${OFFHOST}/${id} and verified it there\n`,
+      stderr:
+        `kytes-offhost-copy: the copy at ${OFFHOST}/${id} does not verify (gitlab-main.tar: ${size + 1} bytes, the manifest says ${size} (truncated or altered)); replacing it\n` +
+        `kytes-offhost-copy: copied ${id} to ${OFFHOST}/${id} and verified it there\n`,
     });
     expect(
       fs

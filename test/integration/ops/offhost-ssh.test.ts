@@ -1,0 +1,206 @@
+import { createHash, randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { configSchema } from '../../../lib/config';
+import { deriveTopology } from '../../../lib/topology';
+import type { Manifest } from '../../../ops/manifest';
+import { renderOpsScripts } from '../../../ops/scripts';
+import { IMAGES, requireImages, Sandbox } from '../helpers/docker';
+import { buildFakeImages, FakeImages, removeFakeImages, runOps, seedData, startFakeStack } from './fake-stack';
+import { requireSshTools, startSshd, ThrowawaySshd } from './sshd';
+
+/**
+ * The `user@host:/path` off-host copy for real: rsync over SSH to a throwaway sshd on 127.0.0.1
+ * (test/integration/ops/sshd.ts), reached through KYTES_OFFHOST_SSH (its own port, key and
+ * known_hosts), from a backup that the real kytes-backup took of a fake stack. Needs openssh-server
+ * and rsync on the test host; without them the test fails and says which packages to install.
+ */
+
+jest.setTimeout(600_000);
+
+const hex = randomBytes(3).toString('hex');
+const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'kytes-it-offhost-'));
+const BIN = path.join(ROOT, 'bin');
+const BACKUPS = path.join(ROOT, 'backups');
+// Does not exist yet: the first copy creates it.
+const REMOTE_DIR = path.join(ROOT, 'remote', 'kytes');
+const USER = os.userInfo().username;
+const OFFHOST = `${USER}@127.0.0.1:${REMOTE_DIR}`;
+const t = deriveTopology(
+  configSchema.parse({
+    prefix: `kytes-itoff-${hex}`,
+    rocketchat: { enabled: false },
+    backup: { dir: BACKUPS, offHost: OFFHOST },
+  }),
+  'itoff',
+);
+
+const sandbox = new Sandbox();
+let images: FakeImages | undefined;
+let sshd: ThrowawaySshd | undefined;
+let env: NodeJS.ProcessEnv;
+let id: string;
+
+const lastLine = (s: string) => s.trim().split('\n').pop() as string;
+const manifestOf = (backup: string): Manifest =>
+  JSON.parse(fs.readFileSync(path.join(BACKUPS, backup, 'manifest.json'), 'utf8'));
+const localFiles = (backup: string) =>
+  fs
+    .readdirSync(path.join(BACKUPS, backup))
+    .filter((f) => f !== 'verified')
+    .sort();
+const remoteCopy = (backup: string) => path.join(REMOTE_DIR, backup);
+const lastInvocation = () =>
+  JSON.parse(lastLine(fs.readFileSync(path.join(BACKUPS, 'invocations.jsonl'), 'utf8'))) as Record<string, unknown>;
+
+/** `sha256sum -c` run on the SSH server's side, against sums the test takes from the manifest itself. */
+function remoteSha256Check(backup: string): { status: number | null; stdout: string } {
+  const m = manifestOf(backup);
+  const manifestSum = createHash('sha256')
+    .update(fs.readFileSync(path.join(BACKUPS, backup, 'manifest.json')))
+    .digest('hex');
+  const sums = [...m.artifacts.map((a) => `${a.sha256}  ${a.file}`), `${manifestSum}  manifest.json`].join('\n');
+  const r = sshd!.ssh(`cd ${remoteCopy(backup)} && sha256sum -c -`, `${sums}\n`);
+  return { status: r.status, stdout: r.stdout };
+}
+const allOk = (backup: string) =>
+  [...manifestOf(backup).artifacts.map((a) => `${a.file}: OK`), 'manifest.json: OK'].join('\n') + '\n';
+
+function expectIdenticalCopy(backup: string): void {
+  expect(fs.readdirSync(remoteCopy(backup)).sort()).toEqual(localFiles(backup));
+  for (const f of localFiles(backup)) {
+    expect(
+      fs.readFileSync(path.join(remoteCopy(backup), f)).equals(fs.readFileSync(path.join(BACKUPS, backup, f))),
+    ).toBe(true);
+  }
+  expect(remoteSha256Check(backup)).toEqual({ status: 0, stdout: allOk(backup) });
+  // Only final names at the destination: no `.tmp-<id>` left behind.
+  expect(fs.readdirSync(REMOTE_DIR).filter((n) => n.startsWith('.'))).toEqual([]);
+}
+
+beforeAll(async () => {
+  // First, so that a host without sshd/rsync fails at once with the packages to install.
+  requireSshTools();
+  await requireImages([IMAGES.base, IMAGES.postgres]);
+  sshd = await startSshd(path.join(ROOT, 'sshd'));
+  env = { KYTES_OFFHOST_SSH: sshd.sshCommand };
+  images = await buildFakeImages(`off-${hex}`);
+  fs.mkdirSync(BIN);
+  const scripts = renderOpsScripts(t, {
+    keepLast: 6,
+    keepDaily: 7,
+    keepWeekly: 4,
+    offHost: OFFHOST,
+    projectCommit: 'c0ffee2',
+    projectDirty: false,
+  });
+  for (const [name, content] of Object.entries(scripts))
+    fs.writeFileSync(path.join(BIN, name), content, { mode: 0o755 });
+  const stack = await startFakeStack(t, sandbox, images);
+  await seedData(stack, 2_000);
+  const backup = await runOps(BIN, 'kytes-backup', ['--no-offhost'], env);
+  if (backup.status !== 0) throw new Error(`kytes-backup failed: ${backup.stderr}`);
+  id = lastLine(backup.stdout);
+}, 600_000);
+
+afterAll(async () => {
+  // Each step on its own, so that one failing does not leave the others' leftovers behind.
+  await sshd?.stop().catch(() => undefined);
+  await sandbox.cleanup().catch(() => undefined);
+  if (images) await removeFakeImages(images);
+  fs.rmSync(ROOT, { recursive: true, force: true });
+}, 300_000);
+
+describe('kytes-offhost-copy to user@host:/path (rsync over SSH, KYTES_OFFHOST_SSH)', () => {
+  it('copies the backup under its final name, and sha256sum -c on the remote side verifies it', async () => {
+    const run = await runOps(BIN, 'kytes-offhost-copy', [id], env);
+    expect({ status: run.status, stdout: run.stdout, stderr: run.stderr }).toEqual({
+      status: 0,
+      stdout: '',
+      stderr: `kytes-offhost-copy: copied ${id} to ${OFFHOST}/${id} and verified it there\n`,
+    });
+    expect(fs.readdirSync(REMOTE_DIR)).toEqual([id]);
+    expectIdenticalCopy(id);
+    // The invocation log records the variable's name, never its value (a key path, a port).
+    expect(lastInvocation()).toEqual(
+      expect.objectContaining({ operation: 'kytes-offhost-copy', arguments: [id], result: 'ok', status: 0 }),
+    );
+    expect((lastInvocation().envNames as string[]).includes('KYTES_OFFHOST_SSH')).toBe(true);
+    expect(fs.readFileSync(path.join(BACKUPS, 'invocations.jsonl'), 'utf8')).not.toContain(sshd!.sshCommand);
+  });
+
+  it('leaves a copy that verifies in place', async () => {
+    const inode = fs.statSync(remoteCopy(id)).ino;
+    const run = await runOps(BIN, 'kytes-offhost-copy', [id], env);
+    expect({ status: run.status, stderr: run.stderr }).toEqual({
+      status: 0,
+      stderr: `kytes-offhost-copy: ${OFFHOST}/${id} already holds a verified copy\n`,
+    });
+    expect(fs.statSync(remoteCopy(id)).ino).toBe(inode);
+  });
+
+  it.each<[string, string, (dir: string) => void]>([
+    [
+      'one byte flipped (same size and time: only a checksum sees it)',
+      'gitlab-main.tar: FAILED',
+      (dir) => {
+        const f = path.join(dir, 'gitlab-main.tar');
+        const { mtime } = fs.statSync(f);
+        const b = fs.readFileSync(f);
+        b[Math.floor(b.length / 2)] ^= 0xff;
+        fs.writeFileSync(f, b);
+        fs.utimesSync(f, mtime, mtime);
+      },
+    ],
+    [
+      'an artifact deleted',
+      'postgres-globals.sql: FAILED open or read',
+      (dir) => fs.rmSync(path.join(dir, 'postgres-globals.sql')),
+    ],
+  ])('detects a damaged remote copy (%s) and replaces it on the next run', async (_name, finding, damage) => {
+    damage(remoteCopy(id));
+    expect(remoteSha256Check(id).status).toBe(1);
+    const run = await runOps(BIN, 'kytes-offhost-copy', [id], env);
+    expect({ status: run.status, stderr: run.stderr }).toEqual({
+      status: 0,
+      stderr:
+        `kytes-offhost-copy: the copy at ${OFFHOST}/${id} does not verify (${finding}); replacing it\n` +
+        `kytes-offhost-copy: copied ${id} to ${OFFHOST}/${id} and verified it there\n`,
+    });
+    expectIdenticalCopy(id);
+  });
+
+  describe('with the SSH server down', () => {
+    beforeAll(async () => {
+      await sshd!.stop();
+    });
+
+    it('kytes-offhost-copy fails with status 1 and the local backup stays valid', async () => {
+      const run = await runOps(BIN, 'kytes-offhost-copy', [id], env);
+      expect({ status: run.status, stdout: run.stdout, last: lastLine(run.stderr) }).toEqual({
+        status: 1,
+        stdout: '',
+        last: `kytes-offhost-copy: error: cannot reach ${USER}@127.0.0.1 with '${sshd!.sshCommand}' (status 255); the local backup ${id} is unaffected`,
+      });
+      expect(lastInvocation()).toEqual(
+        expect.objectContaining({ operation: 'kytes-offhost-copy', result: 'error', status: 1 }),
+      );
+      const verify = await runOps(BIN, 'kytes-verify', [id], env);
+      expect(verify.status).toBe(0);
+    });
+
+    it('kytes-backup still writes a verified backup, prints its id, and exits 1 for the failed copy', async () => {
+      await new Promise((r) => setTimeout(r, 1100)); // a new id (ids have one-second resolution)
+      const run = await runOps(BIN, 'kytes-backup', [], env);
+      const newId = lastLine(run.stdout);
+      expect(newId).toMatch(/^[0-9]{8}T[0-9]{6}Z$/);
+      expect({ status: run.status, last: lastLine(run.stderr) }).toEqual({
+        status: 1,
+        last: `kytes-backup: error: backup ${newId} is valid, but the off-host copy to ${OFFHOST} failed`,
+      });
+      expect((await runOps(BIN, 'kytes-verify', [newId], env)).status).toBe(0);
+      expect(fs.readdirSync(REMOTE_DIR)).toEqual([id]);
+    });
+  });
+});
