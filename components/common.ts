@@ -1,7 +1,7 @@
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { Volume } from '../lib/topology';
-import { LABELS, Service } from '../policies/labels';
+import { LABELS, Service } from '../lib/labels';
 
 /** The label the policy pack reads: `retainOnDelete` itself is invisible to policies. */
 export const RETAIN_LABEL = LABELS.retainOnDelete;

@@ -11,7 +11,7 @@ import { z } from 'zod';
 export const MANIFEST_FORMAT = 'kytes-backup';
 export const MANIFEST_FORMAT_VERSION = 1;
 
-/** Same pattern as `kytes:restore.from` in lib/config.ts. */
+/** Same pattern as `kytes:restore.from` in lib/config/backup.ts. */
 export const BACKUP_ID = /^[0-9]{8}T[0-9]{6}Z(-[a-z0-9]+)?$/;
 /** UTC to the second. */
 const UTC_SECOND = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$/;

@@ -1,5 +1,5 @@
-import { PORTS } from '../../lib/topology';
-import { DATABASES, LABELS, SERVICES, SERVICE_NAMES, Service } from '../labels';
+import { PORTS } from '../../lib/topology/types';
+import { DATABASES, LABELS, SERVICES, SERVICE_NAMES, Service } from '../../lib/labels';
 import { ImageRefs, NO_IMAGE_REFS, isService, serviceOf } from './services';
 import { ResourceView, TYPES, displayName, labelsOf, list, num, record, str } from './view';
 

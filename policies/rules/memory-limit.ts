@@ -1,4 +1,4 @@
-import { SERVICE_NAMES, Service } from '../labels';
+import { SERVICE_NAMES, Service } from '../../lib/labels';
 import { ImageRefs, NO_IMAGE_REFS, serviceOf } from './services';
 import { ResourceView, TYPES, displayName, num } from './view';
 

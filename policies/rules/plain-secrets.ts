@@ -1,4 +1,4 @@
-import { LABELS } from '../labels';
+import { LABELS } from '../../lib/labels';
 import { describe, findInlineSecrets, looksSecret } from './secret-scan';
 import { ResourceView, TYPES, displayName, isCommand, labelsOf, record, str, strings } from './view';
 

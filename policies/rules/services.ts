@@ -1,4 +1,4 @@
-import { LABELS, SERVICES, Service } from '../labels';
+import { LABELS, SERVICES, Service } from '../../lib/labels';
 import { ResourceView, labelsOf, str } from './view';
 
 /**

@@ -1,4 +1,4 @@
-import { LABELS } from '../labels';
+import { LABELS } from '../../lib/labels';
 import { ResourceView, TYPES, displayName, labelsOf } from './view';
 
 /**

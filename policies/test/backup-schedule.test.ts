@@ -1,4 +1,4 @@
-import { LABELS } from '../labels';
+import { LABELS } from '../../lib/labels';
 import { backupScheduled } from '../rules/backup-schedule';
 import { TYPES } from '../rules/view';
 import { IMAGE_ID, command, container, labels, remoteImage } from './fixtures';

@@ -1,4 +1,4 @@
-import { LABELS } from '../labels';
+import { LABELS } from '../../lib/labels';
 import { noDatabasePortOnHost } from '../rules/database-ports';
 import { IMAGE_ID, container, labels } from './fixtures';
 

@@ -1,4 +1,4 @@
-import { LABELS } from '../labels';
+import { LABELS } from '../../lib/labels';
 import { ResourceView, TYPES } from '../rules/view';
 
 /** What `RemoteImage.imageId` looks like: Docker's content-addressed image ID. */

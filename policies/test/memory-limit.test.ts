@@ -1,4 +1,4 @@
-import { LABELS } from '../labels';
+import { LABELS } from '../../lib/labels';
 import { memoryLimited } from '../rules/memory-limit';
 import { IMAGE_ID, container, labels } from './fixtures';
 

@@ -1,5 +1,5 @@
 import { PolicyResource, StackValidationPolicy, unknownCheckingProxy } from '@pulumi/policy';
-import { LABELS } from '../labels';
+import { LABELS } from '../../lib/labels';
 import { policies } from '../pack';
 import { ResourceView } from '../rules/view';
 import { IMAGE_ID, OTHER_IMAGE_ID, command, container, labels, remoteImage, volume } from './fixtures';

@@ -1,4 +1,4 @@
-import { LABELS } from '../labels';
+import { LABELS } from '../../lib/labels';
 import { declaredSecretEnv, noPlainSecrets } from '../rules/plain-secrets';
 import { TYPES } from '../rules/view';
 import { command, container, labels, volume } from './fixtures';

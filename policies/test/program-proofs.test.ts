@@ -1,4 +1,4 @@
-import { LABELS } from '../labels';
+import { LABELS } from '../../lib/labels';
 import { TYPES } from '../rules/view';
 import { SECRET_SIG, SECRET_SIG_KEY } from '../../test/helpers/program';
 import { labels } from './fixtures';

@@ -1,4 +1,4 @@
-import { LABELS } from '../labels';
+import { LABELS } from '../../lib/labels';
 import { volumeRetained } from '../rules/volume-retained';
 import { container, volume } from './fixtures';
 

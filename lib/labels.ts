@@ -1,5 +1,5 @@
 /**
- * The Docker labels the guard-rails pack reads. The Kytes program sets them and the pack checks them,
+ * The Docker labels the guard-rails pack reads. The Kytes program sets them and the pack (policies/) checks them,
  * so both sides import the keys from here (this file has no dependencies; the program may import it).
  */
 export const LABELS = {

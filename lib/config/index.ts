@@ -1,0 +1,4 @@
+export * from './fields';
+export * from './images';
+export * from './parse';
+export * from './schema';
