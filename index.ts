@@ -10,6 +10,7 @@ import { RocketChat } from './components/rocketchat';
 import { loadStack } from './lib/load';
 import { BackupOps } from './ops/backupOps';
 import { opsOptionsFromConfig, projectGitState, renderOpsScripts } from './ops/scripts';
+import { UpgradeGuard } from './ops/upgradeGuard';
 import { deriveStackSecrets } from './lib/secrets';
 
 // Wiring only: every name, port and URL below comes from the topology.
@@ -20,6 +21,8 @@ const provider = new docker.Provider(`${t.prefix}-docker`, { host: t.docker.url,
 const opts = { providers: [provider] };
 
 const network = new StackNetwork(`${t.prefix}-network`, { topology: t }, opts);
+// Runs before any GitLab, PostgreSQL or MongoDB container is replaced by one of another image.
+const guard = new UpgradeGuard(`${t.prefix}-upgrade-guard`, { topology: t });
 const postgres = new Postgres(
   `${t.prefix}-postgres`,
   {
@@ -27,13 +30,22 @@ const postgres = new Postgres(
     network: network.name,
     superuserPassword: secrets.postgresSuperuser,
     gitlabPasswords: secrets.gitlabDatabase,
+    dependsOn: [guard.postgres],
   },
   opts,
 );
-const redis = new Redis(`${t.prefix}-redis`, { topology: t, network: network.name, password: secrets.redis }, opts);
+
+const redis = t.gitlab.map(
+  (g) =>
+    new Redis(
+      `${t.prefix}-redis-${g.name}`,
+      { topology: t, redis: g.redis, network: network.name, password: secrets.redis[g.name] },
+      opts,
+    ),
+);
 
 const gitlab = t.gitlab.map(
-  (g) =>
+  (g, i) =>
     new GitlabInstance(
       `${t.prefix}-gitlab-${g.name}`,
       {
@@ -42,10 +54,10 @@ const gitlab = t.gitlab.map(
         network: network.name,
         memoryProfile: config.memoryProfile,
         databasePassword: secrets.gitlabDatabase[g.name],
-        redisPassword: secrets.redis,
+        redisPassword: secrets.redis[g.name],
         rootPassword: secrets.gitlabRoot[g.name],
         startTimeoutMinutes: config.gitlab.startTimeoutMinutes,
-        dependsOn: [postgres.setup, redis.container],
+        dependsOn: [postgres.setup, redis[i].container, guard.gitlab],
       },
       opts,
     ),
@@ -62,6 +74,7 @@ if (t.mongo && t.rocketchat) {
       network: network.name,
       rootPassword: secrets.mongoRoot,
       appPassword: secrets.mongoApp,
+      dependsOn: guard.mongo ? [guard.mongo] : [],
     },
     opts,
   );
@@ -97,7 +110,7 @@ const ops = new BackupOps(`${t.prefix}-ops`, {
   dependsOn: [
     postgres.container,
     postgres.setup,
-    redis.container,
+    ...redis.map((r) => r.container),
     ...(mongo ? [...mongo.members, mongo.initiation] : []),
     ...(rocketchat ? [rocketchat.container] : []),
   ],
@@ -116,7 +129,7 @@ export const gitlabInstances = t.gitlab.map((g) => ({
 }));
 export const containers = {
   postgres: postgres.container.name,
-  redis: redis.container.name,
+  redis: redis.map((r) => r.container.name),
   gitlab: gitlab.map((g) => g.container.name),
   mongo: mongo?.members.map((m) => m.name) ?? [],
   rocketchat: rocketchat?.container.name,
@@ -124,7 +137,7 @@ export const containers = {
 };
 export const volumes = {
   postgres: postgres.volume.name,
-  redis: redis.volume.name,
+  redis: redis.map((r) => r.volume.name),
   gitlab: gitlab.map((g) => [g.volumes.config.name, g.volumes.data.name, g.volumes.logs.name]),
   mongo: mongo?.volumes.map((v) => v.name) ?? [],
   rocketchat: rocketchat?.uploads.name,

@@ -1,7 +1,7 @@
 import * as command from '@pulumi/command';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { postgresPasswordEnv, renderPostgresSetup } from '../lib/postgres-setup';
+import { postgresCommand, postgresPasswordEnv, renderPostgresSetup } from '../lib/postgres-setup';
 import { Topology } from '../lib/topology';
 import {
   containerEnv,
@@ -23,6 +23,8 @@ export interface PostgresArgs {
   readonly superuserPassword: pulumi.Input<string>;
   /** Password of each GitLab instance's database role, by instance name; (re)applied on every setup run. */
   readonly gitlabPasswords: Readonly<Record<string, pulumi.Input<string>>>;
+  /** What must run before the container is created or replaced: the PostgreSQL upgrade guard. Default none. */
+  readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
@@ -50,6 +52,8 @@ export class Postgres extends pulumi.ComponentResource {
         image: image.imageId,
         hostname: pg.alias,
         networksAdvanced: networkAttachment(args.network, pg.alias),
+        // max_connections and shared_buffers from the stack's shape (topology.postgres); a change restarts it.
+        command: postgresCommand(pg),
         envs: environment.envs,
         volumes: [{ volumeName: this.volume.name, containerPath: pg.data.containerPath }],
         // -h 127.0.0.1: the image's first-boot server listens on the socket only, so this stays
@@ -70,7 +74,7 @@ export class Postgres extends pulumi.ComponentResource {
         destroyGraceSeconds: 90,
         labels: containerLabels(t.prefix, 'postgres', {}, environment.secretNames),
       },
-      containerOptions(this),
+      containerOptions(this, args.dependsOn),
     );
 
     const passwordEnv = Object.fromEntries(

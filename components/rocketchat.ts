@@ -1,7 +1,7 @@
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { rocketchatHealthcheck, rocketchatMongoUrl } from '../lib/mongo';
-import { MongoTopology, RocketchatTopology, Topology } from '../lib/topology';
+import { MongoTopology, ROCKETCHAT_PROBE_TIMEOUT_SECONDS, RocketchatTopology, Topology } from '../lib/topology';
 import {
   containerEnv,
   containerLabels,
@@ -57,11 +57,15 @@ export class RocketChat extends pulumi.ComponentResource {
         ROOT_URL: rc.rootUrl,
         PORT: String(rc.port),
         DEPLOY_METHOD: 'docker',
-        INITIAL_USER: 'yes',
+        // No INITIAL_USER: the server parses it as a JSON user document (server/startup/initialData.ts);
+        // the administrator comes from ADMIN_PASS and ADMIN_*.
         ADMIN_USERNAME: args.admin.username,
         ADMIN_NAME: args.admin.name,
         ADMIN_EMAIL: args.admin.email,
         OVERWRITE_SETTING_Show_Setup_Wizard: 'completed',
+        // /livez thresholds (see topology.rocketchat.liveness): healthy = alive and connected to MongoDB.
+        HEAP_USAGE_PERCENT: String(rc.liveness.heapUsageRatio),
+        EVENT_LOOP_LAG_MS: String(rc.liveness.eventLoopLagMs),
         TZ: t.timezone,
       },
       { MONGO_URL: mongoUrl, ADMIN_PASS: args.admin.password },
@@ -78,7 +82,7 @@ export class RocketChat extends pulumi.ComponentResource {
         healthcheck: {
           tests: rocketchatHealthcheck(rc),
           interval: seconds(30),
-          timeout: seconds(10),
+          timeout: seconds(ROCKETCHAT_PROBE_TIMEOUT_SECONDS),
           retries: 5,
           startPeriod: seconds(300),
           startInterval: seconds(5),

@@ -9,6 +9,12 @@ export const MONGO_SECRET_ENV = {
 /** Root user name in every member's environment, for ops scripts (mongodump/mongorestore). */
 export const MONGO_ROOT_USER_ENV = 'KYTES_MONGO_ROOT_USERNAME';
 
+/**
+ * Open files for mongod: MongoDB's recommended `nofile` of 64000 (docs "UNIX ulimit Settings"); it holds
+ * two descriptors per connection plus one per data and journal file. Docker's default is the daemon's.
+ */
+export const MONGOD_NOFILE = 64000;
+
 /** The `mongod` command line of a member: same replica-set name and keyfile everywhere (rule 6). */
 export function mongodCommand(m: MongoTopology): string[] {
   return ['mongod', '--replSet', m.replicaSet, '--bind_ip_all', '--port', String(m.port), '--keyFile', m.keyfilePath];

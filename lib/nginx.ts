@@ -37,6 +37,7 @@ export function renderNginxConfig(nginx: NginxTopology): string {
       title: s.kind === 'gitlab' ? `GitLab instance ${s.name}` : 'Rocket.Chat',
       serverName: s.serverName,
       clientMaxBodySize: s.clientMaxBodySize,
+      readTimeout: s.readTimeoutSeconds,
       upstream: { host: s.upstream.host, port: s.upstream.port },
       variable: upstreamVariable(s),
     })),

@@ -1,8 +1,19 @@
 import { renderTemplate } from './render';
-import { Topology } from './topology';
+import { PostgresTopology, Topology } from './topology';
 
 /** Extensions GitLab 19 needs in its database (docs.gitlab.com/install/postgresql_extensions). */
 export const GITLAB_PG_EXTENSIONS = ['pg_trgm', 'btree_gist', 'plpgsql', 'amcheck'] as const;
+
+/**
+ * The server's command line: the image's entrypoint runs `postgres` with these settings
+ * (`docker run postgres -c name=value`, docker-library/postgres docker-entrypoint.sh). Numbers only.
+ */
+export function postgresCommand(pg: PostgresTopology): string[] {
+  for (const n of [pg.maxConnections, pg.sharedBuffersMB]) {
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`PostgreSQL setting ${n} is not a positive whole number`);
+  }
+  return ['postgres', '-c', `max_connections=${pg.maxConnections}`, '-c', `shared_buffers=${pg.sharedBuffersMB}MB`];
+}
 
 /**
  * Name of the environment variable carrying the PostgreSQL password of GitLab instance `instanceName`

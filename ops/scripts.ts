@@ -125,8 +125,10 @@ function view(t: Topology, o: OpsOptions) {
     rocketchatUploadsVolume: t.rocketchat?.uploads.name ?? '',
     containers: [
       { component: 'postgres', container: t.postgres.container },
-      { component: 'redis', container: t.redis.container },
-      ...t.gitlab.map((g) => ({ component: `gitlab-${g.name}`, container: g.container })),
+      ...t.gitlab.flatMap((g) => [
+        { component: `redis-${g.name}`, container: g.redis.container },
+        { component: `gitlab-${g.name}`, container: g.container },
+      ]),
       ...(t.mongo?.members ?? []).map((m) => ({ component: `mongo-${m.index}`, container: m.container })),
       ...(t.rocketchat ? [{ component: 'rocketchat', container: t.rocketchat.container }] : []),
       { component: 'nginx', container: t.nginx.container },

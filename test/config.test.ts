@@ -13,10 +13,17 @@ describe('parseConfig', () => {
       docker: { host: 'unix:///var/run/docker.sock', sshOpts: [] },
       network: {},
       proxy: { httpPort: 80, bindAddress: '0.0.0.0', publicScheme: 'http' },
-      gitlab: { instances: [{ name: 'main', sshPort: 2222 }], sshBindAddress: '0.0.0.0', startTimeoutMinutes: 30 },
+      gitlab: {
+        instances: [{ name: 'main', sshPort: 2222 }],
+        sshBindAddress: '0.0.0.0',
+        startTimeoutMinutes: 30,
+        puma: {},
+        sidekiq: {},
+      },
+      postgres: {},
       rocketchat: { enabled: true },
       mongo: { replicaSet: 'rs0', members: 1 },
-      images: { ...DEFAULT_IMAGES },
+      images: { ...DEFAULT_IMAGES, versions: {} },
       admin: { username: 'kytes-admin', name: 'Kytes Admin' },
       backup: { schedule: '0 */4 * * *', keepLast: 6, keepDaily: 7, keepWeekly: 4 },
       restore: {},
@@ -221,12 +228,85 @@ const INVALID: Array<[string, Record<string, unknown>, string]> = [
   [
     'postgres too new for GitLab 19',
     { 'kytes:images': { postgres: 'postgres:18.1' } },
-    'kytes:images.postgres: PostgreSQL 18 with GitLab 19',
+    'kytes:images.postgres: PostgreSQL 18.1 with GitLab 19.3.0; GitLab 19 supports PostgreSQL 17.0 to 17.x',
   ],
   [
     'mongo too old for Rocket.Chat 8',
     { 'kytes:images': { mongo: 'mongo:7.0.12' } },
-    'kytes:images.mongo: MongoDB 7 with Rocket.Chat 8',
+    'kytes:images.mongo: MongoDB 7.0.12 with Rocket.Chat 8.6.2; Rocket.Chat 8 supports MongoDB 8.0',
+  ],
+  // Version rules on digest-pinned images (issue 13 item 7): a digest is never read as a version.
+  [
+    'postgres pinned by a digest starting with digits, no version given',
+    { 'kytes:images': { postgres: `postgres@sha256:16aa${'0'.repeat(60)}` } },
+    `kytes:images.postgres: "postgres@sha256:16aa${'0'.repeat(60)}" names no version (pinned by digest, or by a tag without one), and the version rules need it; set the version the image contains: pulumi config set --path kytes:images.versions.postgres 17.11`,
+  ],
+  [
+    'mongo pinned by a digest starting with a letter, no version given',
+    { 'kytes:images': { mongo: `mongo@sha256:ab${'0'.repeat(62)}` } },
+    `kytes:images.mongo: "mongo@sha256:ab${'0'.repeat(62)}" names no version`,
+  ],
+  [
+    'digest-pinned postgres whose stated version breaks the rule',
+    { 'kytes:images': { postgres: `postgres@sha256:ab${'0'.repeat(62)}`, versions: { postgres: '18.1' } } },
+    'kytes:images.postgres: PostgreSQL 18.1 with GitLab 19.3.0',
+  ],
+  [
+    'digest-pinned mongo (letter first) whose stated version breaks the rule',
+    { 'kytes:images': { mongo: `mongo@sha256:fe${'0'.repeat(62)}`, versions: { mongo: '7.0.12' } } },
+    'kytes:images.mongo: MongoDB 7.0.12 with Rocket.Chat 8.6.2',
+  ],
+  [
+    'tag and stated version disagree',
+    { 'kytes:images': { postgres: 'postgres:17.11-bookworm', versions: { postgres: '16.9' } } },
+    'kytes:images.versions.postgres: "16.9", but the tag of kytes:images.postgres ("postgres:17.11-bookworm") says 17.11',
+  ],
+  [
+    'a tag without a version',
+    { 'kytes:images': { postgres: 'postgres:bookworm' } },
+    'kytes:images.postgres: "postgres:bookworm" names no version',
+  ],
+  [
+    'a mongo tag with the major only',
+    { 'kytes:images': { mongo: 'mongo:8' } },
+    'kytes:images.mongo: "mongo:8" names only the major version 8; the version rules need major.minor',
+  ],
+  [
+    'a stated version that is not one',
+    { 'kytes:images': { versions: { gitlab: 'nineteen' } } },
+    'kytes:images.versions.gitlab: received "nineteen"',
+  ],
+  [
+    'mongo 8.2 (a rapid release) with Rocket.Chat 8',
+    { 'kytes:images': { mongo: 'mongo:8.2.1-noble' } },
+    'kytes:images.mongo: MongoDB 8.2.1 with Rocket.Chat 8.6.2; Rocket.Chat 8 supports MongoDB 8.0: use a mongo:8.0.x image',
+  ],
+  [
+    'GitLab 18 with a PostgreSQL below its 16.5 minimum',
+    { 'kytes:images': { gitlab: 'gitlab/gitlab-ce:18.11.3-ce.0', postgres: 'postgres:16.4' } },
+    'kytes:images.postgres: PostgreSQL 16.4 with GitLab 18.11.3; GitLab 18 supports PostgreSQL 16.5 to 17.x',
+  ],
+  [
+    'a GitLab whose rules Kytes does not know',
+    { 'kytes:images': { gitlab: 'gitlab/gitlab-ce:16.11.10-ce.0' } },
+    'kytes:images.gitlab: GitLab 16.11.10; Kytes knows the rules of GitLab 17 to 19',
+  ],
+  [
+    'max_connections below GitLab minimum',
+    { 'kytes:postgres': { maxConnections: 399 } },
+    "kytes:postgres.maxConnections: received 399; allowed: a whole number from 400 (GitLab's documented minimum) to 10000",
+  ],
+  [
+    'max_connections below the connection budget',
+    { 'kytes:gitlab': { puma: { workers: 16 } }, 'kytes:postgres': { maxConnections: 400 } },
+    'kytes:postgres.maxConnections: 400 is below the connection budget of 513 (GitLab main 510, plus 3 superuser slots); set it to at least 513',
+  ],
+  ['puma workers too many', { 'kytes:gitlab': { puma: { workers: 65 } } }, 'kytes:gitlab.puma.workers: received 65'],
+  ['puma threads zero', { 'kytes:gitlab': { puma: { threads: 0 } } }, 'kytes:gitlab.puma.threads: received 0'],
+  [
+    'sidekiq concurrency fractional',
+    { 'kytes:gitlab': { sidekiq: { concurrency: 2.5 } } },
+    'kytes:gitlab.sidekiq.concurrency: received 2.5',
   ],
   [
     'instance name too long for an alias',

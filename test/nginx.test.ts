@@ -45,15 +45,21 @@ describe('renderNginxConfig on Pulumi.dev.yaml', () => {
       { name: 'default', args: ['upgrade'] },
       { name: '', args: ['close'] },
     ]);
-    const streaming = ['proxy_http_version', 'proxy_read_timeout', 'proxy_buffering', 'proxy_request_buffering'];
+    const streaming = ['proxy_http_version', 'proxy_buffering', 'proxy_request_buffering'];
     for (const s of servers) {
       expect(streaming.map((d) => [d, ...only(s.location, d).args])).toEqual([
         ['proxy_http_version', '1.1'],
-        ['proxy_read_timeout', '300s'],
         ['proxy_buffering', 'off'],
         ['proxy_request_buffering', 'off'],
       ]);
     }
+  });
+
+  it("waits an hour for GitLab's answer (Git over HTTP, like omnibus' own nginx), 300 s for Rocket.Chat", () => {
+    expect(servers.map((s) => [s.serverName, ...only(s.location, 'proxy_read_timeout').args])).toEqual([
+      ['gitlab.kytes.localhost', '3600s'],
+      ['rocketchat.kytes.localhost', '300s'],
+    ]);
   });
 
   it('resolves upstreams per request through Docker DNS', () => {

@@ -99,7 +99,7 @@ describe('dependency rules hold for generated configs', () => {
           if (target.name.startsWith('kytes-prop-gitlab-')) {
             const gitlabRb = env.GITLAB_OMNIBUS_CONFIG;
             // Rule 2: GitLab's listen port in gitlab.rb is the proxy_pass port.
-            expect(Number(rb(gitlabRb, "nginx['listen_port']"))).toBe(s.port);
+            expect(Number(rb(gitlabRb, "gitlab_rails['nginx']['listen_port']"))).toBe(s.port);
             // Rule 5: server_name is external_url's host.
             expect(new URL(rb(gitlabRb, 'external_url')).hostname).toBe(s.serverName);
             // Rule 7: the SSH port GitLab advertises is the one published for it.

@@ -5,6 +5,7 @@ import { dockerSection, networkSection } from './docker';
 import { DNS_LABEL, hostname, isTimeZone } from './fields';
 import { gitlabSection } from './gitlab';
 import { imagesSection } from './images';
+import { postgresSection } from './postgres';
 import { proxySection } from './proxy';
 import { mongoSection, rocketchatSection } from './rocketchat';
 
@@ -41,6 +42,7 @@ export const configSchema = z
     network: networkSection,
     proxy: proxySection,
     gitlab: gitlabSection,
+    postgres: postgresSection,
     rocketchat: rocketchatSection,
     mongo: mongoSection,
     images: imagesSection,

@@ -12,11 +12,6 @@ export function externalUrl(scheme: 'http' | 'https', host: string, port: number
   return `${scheme}://${host}${port === defaultPort ? '' : `:${port}`}`;
 }
 
-export function imageMajor(ref: string): number | undefined {
-  const tag = /:([0-9]+)[^/@]*(@.*)?$/.exec(ref);
-  return tag ? Number(tag[1]) : undefined;
-}
-
 export function volume(prefix: string, what: string, containerPath: string): Volume {
   return { name: `${prefix}-${what}`, containerPath };
 }

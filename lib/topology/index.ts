@@ -3,21 +3,26 @@ import {
   checkHostnames,
   checkInstanceNames,
   checkPrefix,
+  checkConnectionBudget,
   checkProxy,
   checkPublishedPorts,
   checkVersions,
   publishedPorts,
 } from './checks';
 import { defaultSubnet, parseDockerHost, StackBasics } from './common';
-import { derivePostgres, deriveRedis } from './data';
+import { derivePostgres } from './data';
 import { deriveGitlab } from './gitlab';
 import { deriveNginx } from './nginx';
 import { deriveOps } from './ops';
 import { deriveRocketchat } from './rocketchat';
 import { Topology, TopologyError } from './types';
+import { resolveVersions } from './versions';
 
 export * from './types';
 export { defaultSubnet, externalUrl, parseDockerHost } from './common';
+export { connectionBudget, instanceConnections } from './data';
+export { GITLAB_MEMORY_MB, GITLAB_SHM_MB, gitlabTuning, pumaWorkersFor } from './gitlab';
+export { ROCKETCHAT_PROBE_TIMEOUT_SECONDS } from './rocketchat';
 
 /**
  * The one place where names and ports are decided. {@link deriveTopology} is pure: the same config and
@@ -33,16 +38,20 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
     scheme,
     publicPort: config.proxy.publicPort ?? (scheme === 'https' ? 443 : config.proxy.httpPort),
   };
-  const gitlab = deriveGitlab(config, s);
+  const { versions, problems: versionProblems } = resolveVersions(config);
+  const gitlab = deriveGitlab(config, s, versions.gitlab);
   const { rocketchat, mongo } = deriveRocketchat(config, s);
   const published = publishedPorts(config, gitlab);
+  const postgres = derivePostgres(config, s, gitlab);
 
   const problems = [
     ...checkPrefix(prefix, stack),
     ...checkInstanceNames(config),
     ...checkHostnames(gitlab, rocketchat),
     ...checkPublishedPorts(published),
-    ...checkVersions(config),
+    ...versionProblems,
+    ...(versionProblems.length === 0 ? checkVersions(versions) : []),
+    ...checkConnectionBudget(postgres),
     ...checkProxy(config),
   ];
   if (problems.length > 0) throw new TopologyError(problems);
@@ -55,13 +64,13 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
     timezone: config.timezone,
     docker: parseDockerHost(config.docker.host, config.docker.sshOpts),
     network: { name: config.network.name ?? prefix, subnet: config.network.subnet ?? defaultSubnet(prefix) },
-    postgres: derivePostgres(config, s),
-    redis: deriveRedis(config, s, gitlab.length),
+    postgres,
     gitlab,
     mongo,
     rocketchat,
     nginx: deriveNginx(config, s, gitlab, rocketchat),
     ops: deriveOps(config, s),
     published,
+    versions,
   };
 }

@@ -16,6 +16,8 @@ export function deriveNginx(
       serverName: g.hostname,
       upstream: g.upstream,
       clientMaxBodySize: '0',
+      // Omnibus' own nginx gives GitLab 3600 s (nginx_helper.rb `proxy_read_timeout`): long Git pushes.
+      readTimeoutSeconds: 3600,
     })),
     ...(rocketchat
       ? [
@@ -25,6 +27,7 @@ export function deriveNginx(
             serverName: rocketchat.hostname,
             upstream: rocketchat.upstream,
             clientMaxBodySize: '200m',
+            readTimeoutSeconds: 300,
           },
         ]
       : []),

@@ -1,3 +1,5 @@
+import type { Version } from '../versions';
+
 /**
  * The shape of a derived stack: every name, port, URL and path a component, template or script uses.
  * Each constant below is used once; the dependency rules of the brief hold because nothing repeats them.
@@ -35,16 +37,48 @@ export interface PostgresTopology {
   readonly image: string;
   readonly data: Volume;
   readonly superuser: 'postgres';
+  /** `max_connections`: at least {@link ConnectionBudget.required}, checked. */
+  readonly maxConnections: number;
+  /** `shared_buffers`, in MB. */
+  readonly sharedBuffersMB: number;
+  /** What the GitLab instances may open, by GitLab's documented formula. */
+  readonly budget: ConnectionBudget;
 }
 
+/** The PostgreSQL connections each GitLab instance may open (docs.gitlab.com/administration/postgresql/tune). */
+export interface ConnectionBudget {
+  readonly instances: readonly {
+    readonly name: string;
+    /** 2 × (Puma processes × (threads + headroom) + Sidekiq processes × (concurrency + 1 + headroom)). */
+    readonly connections: number;
+  }[];
+  /** Sum over the instances. */
+  readonly gitlab: number;
+  /** `superuser_reserved_connections` (PostgreSQL's default 3): slots GitLab's roles cannot use. */
+  readonly superuserReserved: number;
+  /** `gitlab + superuserReserved`: the least `max_connections` that serves every pool in full. */
+  readonly required: number;
+}
+
+/** One GitLab instance's own Redis: its caches, sessions, Sidekiq queues, Action Cable and KAS keys. */
 export interface RedisTopology {
+  /** The GitLab instance it belongs to; every name below is made from it. */
+  readonly instance: string;
   readonly container: string;
   readonly alias: string;
   readonly port: number;
   readonly image: string;
   readonly data: Volume;
-  /** Redis databases to configure: one per GitLab instance. */
-  readonly databases: number;
+}
+
+/** Puma and Sidekiq of one instance, written into gitlab.rb and counted in the connection budget. */
+export interface GitlabTuning {
+  /** `puma['worker_processes']`; 0 is Puma's single mode (one process). */
+  readonly pumaWorkers: number;
+  /** `puma['min_threads']` = `puma['max_threads']`. */
+  readonly pumaThreads: number;
+  /** `sidekiq['concurrency']` of the one Sidekiq process. */
+  readonly sidekiqConcurrency: number;
 }
 
 export interface GitlabInstanceTopology {
@@ -62,8 +96,16 @@ export interface GitlabInstanceTopology {
   readonly sshCloneHost: string;
   readonly upstream: Upstream;
   readonly database: { readonly name: string; readonly user: string };
-  readonly redisDatabase: number;
+  /** This instance's own Redis. */
+  readonly redis: RedisTopology;
   readonly volumes: { readonly config: Volume; readonly data: Volume; readonly logs: Volume };
+  /** GitLab version of the image (from its tag, or `kytes:images.versions.gitlab`). */
+  readonly version: Version;
+  /** Container memory limit in MB. */
+  readonly memoryMB: number;
+  /** `/dev/shm` size in MB. */
+  readonly shmMB: number;
+  readonly tuning: GitlabTuning;
 }
 
 export interface MongoMemberTopology {
@@ -96,6 +138,11 @@ export interface RocketchatTopology {
   readonly rootUrl: string;
   readonly upstream: Upstream;
   readonly uploads: Volume;
+  /**
+   * Thresholds of its `/livez` probe (apps/meteor/server/routes/health.ts): heap used/total ratio
+   * (`HEAP_USAGE_PERCENT`, a ratio despite its name) and event-loop p99 lag in ms (`EVENT_LOOP_LAG_MS`).
+   */
+  readonly liveness: { readonly heapUsageRatio: number; readonly eventLoopLagMs: number };
 }
 
 export interface Upstream {
@@ -111,6 +158,8 @@ export interface NginxServer {
   readonly upstream: Upstream;
   /** GitLab wants large uploads (pushes over HTTP, LFS); 0 lifts nginx's limit. */
   readonly clientMaxBodySize: string;
+  /** `proxy_read_timeout`: GitLab's own nginx allows 3600 s for Git over HTTP. */
+  readonly readTimeoutSeconds: number;
 }
 
 export interface NginxTopology {
@@ -144,6 +193,15 @@ export interface PublishedPort {
   readonly port: number;
 }
 
+/** The version each versioned image holds, as the rules and upgrade guards read it. */
+export interface StackVersions {
+  readonly gitlab: Version;
+  readonly postgres: Version;
+  /** Present when Rocket.Chat is enabled. */
+  readonly mongo?: Version;
+  readonly rocketchat?: Version;
+}
+
 export interface Topology {
   readonly project: 'kytes';
   readonly stack: string;
@@ -153,13 +211,13 @@ export interface Topology {
   readonly docker: DockerHost;
   readonly network: { readonly name: string; readonly subnet: string };
   readonly postgres: PostgresTopology;
-  readonly redis: RedisTopology;
   readonly gitlab: readonly GitlabInstanceTopology[];
   readonly mongo?: MongoTopology;
   readonly rocketchat?: RocketchatTopology;
   readonly nginx: NginxTopology;
   readonly ops: OpsTopology;
   readonly published: readonly PublishedPort[];
+  readonly versions: StackVersions;
 }
 
 export class TopologyError extends Error {
