@@ -61,9 +61,7 @@ export function tagVersion(ref: string): Version | undefined {
 /** Two readings of one version agree on every part both of them give (`17` and `17.11` agree). */
 export function agree(a: Version, b: Version): boolean {
   const n = Math.min(a.precision, b.precision);
-  return (
-    a.major === b.major && (n < 2 || a.minor === b.minor) && (n < 3 || (a.patch ?? 0) === (b.patch ?? 0))
-  );
+  return a.major === b.major && (n < 2 || a.minor === b.minor) && (n < 3 || (a.patch ?? 0) === (b.patch ?? 0));
 }
 
 /** Negative, zero or positive as `a` is older than, the same release series as, or newer than `b` (major.minor only). */

@@ -374,9 +374,7 @@ describe('UpgradeGuard', () => {
       [['postgres:17.11-bookworm', '17.11'], 'stdoutAndStderr', ['/bin/bash', '-c'], undefined],
       [['mongo:8.0.29-noble', '8.0.29'], 'stdoutAndStderr', ['/bin/bash', '-c'], undefined],
     ]);
-    expect(String(inputs('kytes-dev-upgrade-guard-gitlab').create)).toContain(
-      "volumes=('kytes-dev-gitlab-main-data')",
-    );
+    expect(String(inputs('kytes-dev-upgrade-guard-gitlab').create)).toContain("volumes=('kytes-dev-gitlab-main-data')");
   });
 });
 

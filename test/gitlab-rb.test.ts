@@ -66,7 +66,9 @@ describe('GITLAB_OMNIBUS_CONFIG', () => {
     const lines = settings(renderGitlabConfig(t, t.gitlab[0], 'standard'));
     const nginx = lines.filter((l) => /\['(listen_port|listen_https|real_ip_[a-z_]+)'\]/.test(l));
     expect(nginx.map((l) => l.slice(0, l.indexOf('['))).join(',')).toBe(
-      Array(5).fill(prefix === 'nginx' ? 'nginx' : 'gitlab_rails').join(','),
+      Array(5)
+        .fill(prefix === 'nginx' ? 'nginx' : 'gitlab_rails')
+        .join(','),
     );
     expect(nginx.every((l) => l.startsWith(`${prefix}[`))).toBe(true);
   });

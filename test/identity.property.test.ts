@@ -76,7 +76,10 @@ function instanceResources(run: StackRun, n: string): Record<string, string> {
   // Its nginx server block.
   const nginx = find(run, `${P}-nginx-container`)!;
   const conf = (unwrap(nginx.inputs.uploads) as Array<{ content: string }>)[0].content;
-  const server = conf.split('\n\n').filter((b) => b.startsWith(`    # GitLab instance ${n}\n`)).map((b) => b.trimEnd());
+  const server = conf
+    .split('\n\n')
+    .filter((b) => b.startsWith(`    # GitLab instance ${n}\n`))
+    .map((b) => b.trimEnd());
   if (server.length !== 1) throw new Error(`nginx blocks of ${n}: ${server.length}`);
   out.nginx = server[0];
   return out;

@@ -87,7 +87,10 @@ describe('the refusal, at its edge', () => {
 
   it('counts tuning changes: more Sidekiq threads need more connections', () => {
     // 2 × (6 × 14 + (21 + 1 + 10)) = 232 per instance: 467 with the superuser slots.
-    const extra = { 'kytes:postgres': { maxConnections: 466 }, 'kytes:gitlab': { ...instances(), sidekiq: { concurrency: 21 } } };
+    const extra = {
+      'kytes:postgres': { maxConnections: 466 },
+      'kytes:gitlab': { ...instances(), sidekiq: { concurrency: 21 } },
+    };
     expect(problemsOf('prod', extra)[0]).toContain('466 is below the connection budget of 467');
     expect(problemsOf('prod', { ...extra, 'kytes:postgres': { maxConnections: 467 } })).toEqual([]);
   });

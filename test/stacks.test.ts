@@ -125,7 +125,8 @@ describe.each([
 
   it('runs each upgrade guard before the containers whose image it guards', () => {
     const deps = (name: string) => run.resources.find((r) => r.name === name)!.options.dependsOn;
-    for (const i of instances) expect(deps(`${prefix}-gitlab-${i}-container`)).toContain(`${prefix}-upgrade-guard-gitlab`);
+    for (const i of instances)
+      expect(deps(`${prefix}-gitlab-${i}-container`)).toContain(`${prefix}-upgrade-guard-gitlab`);
     expect(deps(`${prefix}-postgres-container`)).toEqual([
       `${prefix}-network-bridge`,
       `${prefix}-postgres-data`,
@@ -185,12 +186,16 @@ describe('Pulumi.dev.yaml exact outputs', () => {
 });
 
 describe('no spurious diffs', () => {
-  it.each(['dev', 'prod'])('%s: two runs give byte-identical inputs', async (stack) => {
-    const a = await runProgram(stack, stackConfig(stack));
-    const b = await runProgram(stack, stackConfig(stack));
-    const inputs = (r: StackRun) => JSON.stringify(r.resources.map((x) => [x.type, x.name, x.inputs]).sort());
-    expect(inputs(b)).toBe(inputs(a));
-  }, 60000);
+  it.each(['dev', 'prod'])(
+    '%s: two runs give byte-identical inputs',
+    async (stack) => {
+      const a = await runProgram(stack, stackConfig(stack));
+      const b = await runProgram(stack, stackConfig(stack));
+      const inputs = (r: StackRun) => JSON.stringify(r.resources.map((x) => [x.type, x.name, x.inputs]).sort());
+      expect(inputs(b)).toBe(inputs(a));
+    },
+    60000,
+  );
 });
 
 /** Every secret the program holds, as plain text, and where it may appear: only inside a secret wrapper. */
@@ -215,15 +220,19 @@ function leaks(value: unknown, secrets: string[], path: string): string[] {
 }
 
 describe('secrets', () => {
-  it.each(['dev', 'prod'])('%s: no secret value appears in a non-secret input', async (stack) => {
-    const run = await runProgram(stack, stackConfig(stack));
-    const secrets = secretValues(stack, run);
-    const found = run.resources.flatMap((r) => leaks(r.inputs, secrets, r.name));
-    expect(found).toEqual([]);
-    // And the secrets are really there, wrapped: the check above is not vacuous.
-    const wrapped = run.resources.flatMap((r) => leaks(unwrap(r.inputs), secrets, r.name));
-    expect(wrapped.length).toBeGreaterThan(5);
-  }, 60000);
+  it.each(['dev', 'prod'])(
+    '%s: no secret value appears in a non-secret input',
+    async (stack) => {
+      const run = await runProgram(stack, stackConfig(stack));
+      const secrets = secretValues(stack, run);
+      const found = run.resources.flatMap((r) => leaks(r.inputs, secrets, r.name));
+      expect(found).toEqual([]);
+      // And the secrets are really there, wrapped: the check above is not vacuous.
+      const wrapped = run.resources.flatMap((r) => leaks(unwrap(r.inputs), secrets, r.name));
+      expect(wrapped.length).toBeGreaterThan(5);
+    },
+    60000,
+  );
 
   it('no secret in a command string, label or healthcheck, even unwrapped', async () => {
     const run = await runProgram('prod', stackConfig('prod'));
@@ -254,7 +263,10 @@ describe('each GitLab instance has its own Redis (Pulumi.prod.yaml)', () => {
     const byName = (n: string) => resources.find((r) => r.name === n)!;
     const env = (n: string) =>
       Object.fromEntries(
-        (unwrap(byName(n).inputs.envs) as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+        (unwrap(byName(n).inputs.envs) as string[]).map((e) => [
+          e.slice(0, e.indexOf('=')),
+          e.slice(e.indexOf('=') + 1),
+        ]),
       );
     const seen = new Set<string>();
     for (const i of ['main', 'girofle']) {

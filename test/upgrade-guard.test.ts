@@ -110,7 +110,13 @@ class Host {
       fs.existsSync(path.join(this.dir, f))
         ? fs.readFileSync(path.join(this.dir, f), 'utf8').trim().split('\n').filter(Boolean)
         : [];
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls: lines('calls.log'), backups: lines('backup.log') };
+    return {
+      status: r.status,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      calls: lines('calls.log'),
+      backups: lines('backup.log'),
+    };
   }
   cleanup(): void {
     fs.rmSync(this.dir, { recursive: true, force: true });
@@ -191,7 +197,9 @@ describe('GitLab upgrade guard', () => {
   it('refuses a version older than the stops it knows', () => {
     const r = guard(host().imageHolds('19.3.0').volume(MAIN, installed('14.10.5')));
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('GitLab main runs 14.10.5, older than 15.0, the oldest version whose upgrade stops Kytes knows');
+    expect(r.stderr).toContain(
+      'GitLab main runs 14.10.5, older than 15.0, the oldest version whose upgrade stops Kytes knows',
+    );
   });
 
   it('refuses an image that does not hold the version Kytes was told (a digest pin with a wrong stated version)', () => {
@@ -209,7 +217,9 @@ describe('GitLab upgrade guard', () => {
     fs.rmSync(path.join(h.scripts, 'kytes-backup'));
     const missing = guard(h);
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toContain(`${h.scripts}/kytes-backup is missing, so no backup can be taken before upgrading`);
+    expect(missing.stderr).toContain(
+      `${h.scripts}/kytes-backup is missing, so no backup can be taken before upgrading`,
+    );
   });
 
   it('skips only the backup, never the stop check, when the skip file is fresh', () => {
@@ -355,14 +365,18 @@ describe('MongoDB upgrade guard', () => {
   it('refuses a major change without the featureCompatibilityVersion step', () => {
     const r = guard(running(withData().imageHolds('8.0.29'), '7.0.12 6.0'));
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('MongoDB runs 7.0 with featureCompatibilityVersion 6.0; upgrading to 8.0 needs it at 7.0 first');
+    expect(r.stderr).toContain(
+      'MongoDB runs 7.0 with featureCompatibilityVersion 6.0; upgrading to 8.0 needs it at 7.0 first',
+    );
     expect(r.backups).toEqual([]);
   });
 
   it('refuses skipping a series, and a downgrade', () => {
     const skip = guard(running(withData().imageHolds('8.0.29'), '6.0.20 6.0'));
     expect(skip.status).toBe(1);
-    expect(skip.stderr).toContain('MongoDB runs 6.0; 8.0 skips a release series: upgrade one series per pulumi up: 7.0 8.0');
+    expect(skip.stderr).toContain(
+      'MongoDB runs 6.0; 8.0 skips a release series: upgrade one series per pulumi up: 7.0 8.0',
+    );
     const down = guard(running(withData().imageHolds('7.0.12'), '8.0.29 8.0'), asMongo('7.0.12'));
     expect(down.status).toBe(1);
     expect(down.stderr).toContain('MongoDB runs 8.0, and mongo:7.0.12-noble holds the older 7.0');

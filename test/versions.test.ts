@@ -7,12 +7,18 @@ import { flattenConfig, TEST_MASTER_SECRET } from './helpers/program';
 describe('image references', () => {
   it.each([
     ['postgres:17.11-bookworm', { repository: 'postgres', tag: '17.11-bookworm', digest: undefined }],
-    [`postgres@sha256:16aa${'0'.repeat(60)}`, { repository: 'postgres', tag: undefined, digest: `sha256:16aa${'0'.repeat(60)}` }],
+    [
+      `postgres@sha256:16aa${'0'.repeat(60)}`,
+      { repository: 'postgres', tag: undefined, digest: `sha256:16aa${'0'.repeat(60)}` },
+    ],
     [
       `registry.example.com:5000/team/app:1.2@sha256:${'a'.repeat(64)}`,
       { repository: 'registry.example.com:5000/team/app', tag: '1.2', digest: `sha256:${'a'.repeat(64)}` },
     ],
-    ['registry.example.com:5000/app', { repository: 'registry.example.com:5000/app', tag: undefined, digest: undefined }],
+    [
+      'registry.example.com:5000/app',
+      { repository: 'registry.example.com:5000/app', tag: undefined, digest: undefined },
+    ],
   ])('%s', (ref, parts) => {
     expect(parseImageRef(ref)).toEqual(parts);
   });

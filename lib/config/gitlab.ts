@@ -56,7 +56,9 @@ export const gitlabSection = z
           .min(1, { error: 'a whole number from 1 to 32' })
           .max(32, { error: 'a whole number from 1 to 32' })
           .optional()
-          .describe("Puma threads per worker (`puma['min_threads']` and `puma['max_threads']`). Default 4 (omnibus' default)."),
+          .describe(
+            "Puma threads per worker (`puma['min_threads']` and `puma['max_threads']`). Default 4 (omnibus' default).",
+          ),
       })
       .default({})
       .describe('Puma (the web server) of every GitLab instance. Each thread can hold two PostgreSQL connections.'),

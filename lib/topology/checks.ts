@@ -93,7 +93,10 @@ export function checkVersions(v: StackVersions): string[] {
       `kytes:images.gitlab: GitLab ${v.gitlab.text}; Kytes knows the rules of GitLab ${known[0]} to ${known[known.length - 1]} ` +
         '(which PostgreSQL, which gitlab.rb keys, which upgrade stops): use one of those',
     );
-  } else if (compareSeries(v.postgres, { major: rule.min[0], minor: rule.min[1] }) < 0 || v.postgres.major > rule.maxMajor) {
+  } else if (
+    compareSeries(v.postgres, { major: rule.min[0], minor: rule.min[1] }) < 0 ||
+    v.postgres.major > rule.maxMajor
+  ) {
     const range = `${rule.min[0]}.${rule.min[1]} to ${rule.maxMajor}.x`;
     problems.push(
       `kytes:images.postgres: PostgreSQL ${v.postgres.text} with GitLab ${v.gitlab.text}; GitLab ${v.gitlab.major} supports PostgreSQL ${range}` +

@@ -55,7 +55,9 @@ export function resolveVersions(config: KytesConfig): { versions: StackVersions;
   const versions: StackVersions = {
     gitlab: resolveOne(config, 'gitlab', problems),
     postgres: resolveOne(config, 'postgres', problems),
-    ...(rc ? { mongo: resolveOne(config, 'mongo', problems), rocketchat: resolveOne(config, 'rocketchat', problems) } : {}),
+    ...(rc
+      ? { mongo: resolveOne(config, 'mongo', problems), rocketchat: resolveOne(config, 'rocketchat', problems) }
+      : {}),
   };
   return { versions, problems };
 }
