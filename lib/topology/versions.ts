@@ -61,5 +61,3 @@ export function resolveVersions(config: KytesConfig): { versions: StackVersions;
   };
   return { versions, problems };
 }
-
-export const isUnread = (v: Version | undefined) => v === UNREAD;
