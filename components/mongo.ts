@@ -7,6 +7,7 @@ import { MongoTopology, Topology } from '../lib/topology';
 import {
   containerEnv,
   containerLabels,
+  containerLogging,
   containerOptions,
   networkAttachment,
   pinnedImage,
@@ -88,6 +89,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
             restart: 'unless-stopped',
             stopTimeout: 60,
             destroyGraceSeconds: 90,
+            ...containerLogging(t.logs),
             labels: containerLabels(t.prefix, 'mongo', { 'kytes.member': String(mb.index) }, environment.secretNames),
           },
           containerOptions(this),

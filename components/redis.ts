@@ -5,6 +5,7 @@ import { Topology } from '../lib/topology';
 import {
   containerEnv,
   containerLabels,
+  containerLogging,
   containerOptions,
   networkAttachment,
   pinnedImage,
@@ -63,6 +64,7 @@ export class Redis extends pulumi.ComponentResource {
         waitTimeout: 120,
         restart: 'unless-stopped',
         stopTimeout: 30,
+        ...containerLogging(t.logs),
         labels: containerLabels(t.prefix, 'redis', {}, environment.secretNames),
       },
       containerOptions(this),

@@ -1,3 +1,4 @@
+import { gitlabSmtpView } from './mail';
 import { renderTemplate } from './render';
 import { GitlabInstanceTopology, Topology } from './topology';
 
@@ -6,6 +7,7 @@ export const GITLAB_SECRET_ENV = {
   dbPassword: 'KYTES_DB_PASSWORD',
   redisPassword: 'KYTES_REDIS_PASSWORD',
   rootPassword: 'GITLAB_ROOT_PASSWORD',
+  smtpPassword: 'KYTES_SMTP_PASSWORD',
 } as const;
 
 /** The GITLAB_OMNIBUS_CONFIG of one instance. Contains no secret: it names the variables that hold them. */
@@ -32,5 +34,6 @@ export function renderGitlabConfig(
     redisDatabase: g.redisDatabase,
     redisPasswordEnv: GITLAB_SECRET_ENV.redisPassword,
     constrained: memoryProfile === 'constrained',
+    smtp: gitlabSmtpView(t.mail, g.hostname, GITLAB_SECRET_ENV.smtpPassword),
   });
 }

@@ -43,6 +43,7 @@ describe('GITLAB_OMNIBUS_CONFIG', () => {
       "gitlab_rails['redis_database'] = 1",
       "gitlab_rails['redis_password'] = ENV['KYTES_REDIS_PASSWORD']",
       "gitlab_rails['backup_keep_time'] = 0",
+      "gitlab_rails['gitlab_email_enabled'] = false",
     ]);
   });
 

@@ -11,6 +11,7 @@ import {
 import { defaultSubnet, parseDockerHost, StackBasics } from './common';
 import { derivePostgres, deriveRedis } from './data';
 import { deriveGitlab } from './gitlab';
+import { deriveMail } from './mail';
 import { deriveNginx } from './nginx';
 import { deriveOps } from './ops';
 import { deriveRocketchat } from './rocketchat';
@@ -63,5 +64,7 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
     nginx: deriveNginx(config, s, gitlab, rocketchat),
     ops: deriveOps(config, s),
     published,
+    mail: deriveMail(config),
+    logs: { driver: 'json-file', maxSize: config.logs.maxSize, maxFiles: config.logs.maxFiles },
   };
 }
