@@ -4,6 +4,8 @@
  */
 const tsJest = ['ts-jest', { diagnostics: false }];
 module.exports = {
+  // One program run under mocks takes 1–2 s on an idle machine and over 5 s (Jest's default) on a loaded one.
+  testTimeout: 60000,
   projects: [
     {
       displayName: 'unit',

@@ -55,7 +55,11 @@ kytes_need_docker() {
   local host out hint=''
   host=$(kytes_stack_docker_host)
   if [ -n "${DOCKER_HOST:-}" ] && [ "$DOCKER_HOST" != "$host" ]; then
-    hint="; your DOCKER_HOST is $DOCKER_HOST, which the stack does not use: to deploy there, run npm run pulumi -- config set --path kytes:docker.host \"\$DOCKER_HOST\""
+    case "$DOCKER_HOST" in
+      unix://* | ssh://*)
+        hint="; your DOCKER_HOST is $DOCKER_HOST, which the stack does not use: to deploy there, run npm run pulumi -- config set --path kytes:docker.host \"\$DOCKER_HOST\"" ;;
+      *) hint="; your DOCKER_HOST is $DOCKER_HOST, which the stack does not use (kytes:docker.host takes unix:// or ssh:// engines)" ;;
+    esac
   fi
   if ! out=$(DOCKER_HOST=$host timeout 20 docker info --format '{{.ServerVersion}}' 2>&1); then
     case "$out" in

@@ -159,6 +159,11 @@ describe('npm run dev:up: checks before anything else, each with its fix', () =>
       'dev-up: no Docker engine answers at unix:///var/run/docker.sock (kytes:docker.host of the dev stack): start it (sudo systemctl start docker) and run again; your DOCKER_HOST is unix:///run/user/1000/docker.sock, which the stack does not use: to deploy there, run npm run pulumi -- config set --path kytes:docker.host "$DOCKER_HOST"\n',
     );
     expect(tools(other)).toEqual(['docker']);
+
+    const tcp = run('dev-up.sh', [], { ...ALL, docker: 'down' }, { DOCKER_HOST: 'tcp://127.0.0.1:1' });
+    expect(tcp.stderr).toBe(
+      'dev-up: no Docker engine answers at unix:///var/run/docker.sock (kytes:docker.host of the dev stack): start it (sudo systemctl start docker) and run again; your DOCKER_HOST is tcp://127.0.0.1:1, which the stack does not use (kytes:docker.host takes unix:// or ssh:// engines)\n',
+    );
   });
 
   it('checks the engine kytes:docker.host names', () => {
