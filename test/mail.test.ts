@@ -3,6 +3,8 @@ import { renderGitlabConfig } from '../lib/gitlab-rb';
 import { rocketchatSmtpEnv } from '../lib/mail';
 import { deriveTopology } from '../lib/topology';
 import { topologyFromStackYaml } from '../ops/cli';
+import { evaluatePack } from '../policies/test/harness';
+import { declaredButPlain } from '../policies/test/program-proofs';
 import {
   flattenConfig,
   isSecretValue,
@@ -277,6 +279,21 @@ describe('kytes:smtp in the program', () => {
     },
     120000,
   );
+
+  it('the guard-rails pack accepts it: no mandatory violation, every declared secret env var a secret', async () => {
+    const { resources } = await runProgram(
+      'prod',
+      { ...stackConfig('prod'), 'kytes:smtp': JSON.stringify(smtpConfig) },
+      { secretKeys: ['kytes:smtp'] },
+    );
+    const views = resources.map((r) => ({
+      type: r.type,
+      name: r.name,
+      props: unwrap(r.inputs) as Record<string, unknown>,
+    }));
+    expect((await evaluatePack(views)).filter((v) => v.level === 'mandatory')).toEqual([]);
+    expect(resources.flatMap(declaredButPlain)).toEqual([]);
+  });
 
   it('without kytes:smtp: no SMTP variable anywhere, GitLab mail off', async () => {
     const { resources } = await runProgram('dev', stackConfig('dev'));
