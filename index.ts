@@ -14,7 +14,7 @@ import { UpgradeGuard } from './ops/upgradeGuard';
 import { deriveStackSecrets } from './lib/secrets';
 
 // Wiring only: every name, port and URL below comes from the topology.
-const { config, topology: t, masterSecret } = loadStack();
+const { config, topology: t, masterSecret, smtpPassword } = loadStack();
 const secrets = deriveStackSecrets(masterSecret, t);
 
 const provider = new docker.Provider(`${t.prefix}-docker`, { host: t.docker.url, sshOpts: [...t.docker.sshOpts] });
@@ -56,6 +56,7 @@ const gitlab = t.gitlab.map(
         databasePassword: secrets.gitlabDatabase[g.name],
         redisPassword: secrets.redis[g.name],
         rootPassword: secrets.gitlabRoot[g.name],
+        smtpPassword,
         startTimeoutMinutes: config.gitlab.startTimeoutMinutes,
         dependsOn: [postgres.setup, redis[i].container, guard.gitlab],
       },
@@ -93,6 +94,7 @@ if (t.mongo && t.rocketchat) {
         password: secrets.rocketchatAdmin,
       },
       memoryProfile: config.memoryProfile,
+      smtpPassword,
       dependsOn: [mongo.initiation],
     },
     opts,

@@ -5,6 +5,7 @@ import { GitlabInstanceTopology, Topology } from '../lib/topology';
 import {
   containerEnv,
   containerLabels,
+  containerLogging,
   containerOptions,
   networkAttachment,
   pinnedImage,
@@ -32,6 +33,8 @@ export interface GitlabInstanceArgs {
   readonly redisPassword: pulumi.Input<string>;
   /** Initial `root` password; acts only when GitLab seeds an empty database. */
   readonly rootPassword: pulumi.Input<string>;
+  /** SMTP password, when `topology.mail` authenticates; gitlab.rb reads it from the environment. */
+  readonly smtpPassword?: pulumi.Input<string>;
   /** Minutes `pulumi up` waits for the first healthy state. Default 30. */
   readonly startTimeoutMinutes?: number;
   /** What must be done first: the PostgreSQL setup step, this instance's Redis, the GitLab upgrade guard. */
@@ -62,6 +65,7 @@ export class GitlabInstance extends pulumi.ComponentResource {
         [GITLAB_SECRET_ENV.dbPassword]: args.databasePassword,
         [GITLAB_SECRET_ENV.redisPassword]: args.redisPassword,
         [GITLAB_SECRET_ENV.rootPassword]: args.rootPassword,
+        ...(args.smtpPassword === undefined ? {} : { [GITLAB_SECRET_ENV.smtpPassword]: args.smtpPassword }),
       },
     );
     this.container = new docker.Container(
@@ -93,6 +97,7 @@ export class GitlabInstance extends pulumi.ComponentResource {
         memory: g.memoryMB,
         stopTimeout: 120,
         destroyGraceSeconds: 180,
+        ...containerLogging(t.logs),
         labels: containerLabels(t.prefix, 'gitlab', { 'kytes.instance': g.name }, environment.secretNames),
       },
       containerOptions(this, args.dependsOn),

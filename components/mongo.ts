@@ -14,6 +14,7 @@ import { MongoTopology, Topology } from '../lib/topology';
 import {
   containerEnv,
   containerLabels,
+  containerLogging,
   containerOptions,
   networkAttachment,
   pinnedImage,
@@ -98,6 +99,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
             restart: 'unless-stopped',
             stopTimeout: 60,
             destroyGraceSeconds: 90,
+            ...containerLogging(t.logs),
             labels: containerLabels(t.prefix, 'mongo', { 'kytes.member': String(mb.index) }, environment.secretNames),
           },
           containerOptions(this, args.dependsOn),

@@ -3,7 +3,15 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { nginxHealthcheckCommand, renderNginxConfig } from '../lib/nginx';
 import { Topology } from '../lib/topology';
-import { containerEnv, containerLabels, containerOptions, networkAttachment, pinnedImage, seconds } from './common';
+import {
+  containerEnv,
+  containerLabels,
+  containerLogging,
+  containerOptions,
+  networkAttachment,
+  pinnedImage,
+  seconds,
+} from './common';
 
 export interface ReverseProxyArgs {
   /** `topology.nginx`: the whole nginx.conf, listen and published port are derived from it. */
@@ -51,6 +59,7 @@ export class ReverseProxy extends pulumi.ComponentResource {
         waitTimeout: 120,
         restart: 'unless-stopped',
         stopTimeout: 15,
+        ...containerLogging(t.logs),
         labels: containerLabels(t.prefix, 'nginx', { 'kytes.config-sha256': configHash }),
       },
       containerOptions(this),

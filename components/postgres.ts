@@ -6,6 +6,7 @@ import { Topology } from '../lib/topology';
 import {
   containerEnv,
   containerLabels,
+  containerLogging,
   containerOptions,
   networkAttachment,
   pinnedImage,
@@ -72,6 +73,7 @@ export class Postgres extends pulumi.ComponentResource {
         shmSize: 256,
         stopTimeout: 60,
         destroyGraceSeconds: 90,
+        ...containerLogging(t.logs),
         labels: containerLabels(t.prefix, 'postgres', {}, environment.secretNames),
       },
       containerOptions(this, args.dependsOn),

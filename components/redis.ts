@@ -5,6 +5,7 @@ import { RedisTopology, Topology } from '../lib/topology';
 import {
   containerEnv,
   containerLabels,
+  containerLogging,
   containerOptions,
   networkAttachment,
   pinnedImage,
@@ -67,6 +68,7 @@ export class Redis extends pulumi.ComponentResource {
         restart: 'unless-stopped',
         stopTimeout: 30,
         labels: containerLabels(t.prefix, 'redis', { 'kytes.instance': r.instance }, environment.secretNames),
+        ...containerLogging(t.logs),
       },
       containerOptions(this),
     );

@@ -1,10 +1,12 @@
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
+import { ROCKETCHAT_SMTP_PASSWORD_ENV, rocketchatSmtpEnv } from '../lib/mail';
 import { rocketchatHealthcheck, rocketchatMongoUrl } from '../lib/mongo';
 import { MongoTopology, ROCKETCHAT_PROBE_TIMEOUT_SECONDS, RocketchatTopology, Topology } from '../lib/topology';
 import {
   containerEnv,
   containerLabels,
+  containerLogging,
   containerOptions,
   networkAttachment,
   pinnedImage,
@@ -32,6 +34,8 @@ export interface RocketChatArgs {
     readonly email: string;
     readonly password: pulumi.Input<string>;
   };
+  /** SMTP password, when `topology.mail` authenticates. */
+  readonly smtpPassword?: pulumi.Input<string>;
   /** `constrained` lowers the memory limit. Default `standard`. */
   readonly memoryProfile?: 'constrained' | 'standard';
   /** The replica-set initiation step: Rocket.Chat needs a writable primary, not just a running mongod. */
@@ -67,8 +71,13 @@ export class RocketChat extends pulumi.ComponentResource {
         HEAP_USAGE_PERCENT: String(rc.liveness.heapUsageRatio),
         EVENT_LOOP_LAG_MS: String(rc.liveness.eventLoopLagMs),
         TZ: t.timezone,
+        ...rocketchatSmtpEnv(t.mail),
       },
-      { MONGO_URL: mongoUrl, ADMIN_PASS: args.admin.password },
+      {
+        MONGO_URL: mongoUrl,
+        ADMIN_PASS: args.admin.password,
+        ...(args.smtpPassword === undefined ? {} : { [ROCKETCHAT_SMTP_PASSWORD_ENV]: args.smtpPassword }),
+      },
     );
     this.container = new docker.Container(
       `${name}-container`,
@@ -92,6 +101,7 @@ export class RocketChat extends pulumi.ComponentResource {
         restart: 'unless-stopped',
         memory: ROCKETCHAT_MEMORY_MB[profile],
         stopTimeout: 30,
+        ...containerLogging(t.logs),
         labels: containerLabels(t.prefix, 'rocketchat', {}, environment.secretNames),
       },
       containerOptions(this, args.dependsOn),

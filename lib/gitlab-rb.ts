@@ -1,3 +1,4 @@
+import { gitlabSmtpView } from './mail';
 import { renderTemplate } from './render';
 import { GitlabInstanceTopology, Topology } from './topology';
 import { atLeast } from './versions';
@@ -7,6 +8,7 @@ export const GITLAB_SECRET_ENV = {
   dbPassword: 'KYTES_DB_PASSWORD',
   redisPassword: 'KYTES_REDIS_PASSWORD',
   rootPassword: 'GITLAB_ROOT_PASSWORD',
+  smtpPassword: 'KYTES_SMTP_PASSWORD',
 } as const;
 
 /**
@@ -50,5 +52,6 @@ export function renderGitlabConfig(
     pumaThreads: g.tuning.pumaThreads,
     sidekiqConcurrency: g.tuning.sidekiqConcurrency,
     constrained: memoryProfile === 'constrained',
+    smtp: gitlabSmtpView(t.mail, g.hostname, GITLAB_SECRET_ENV.smtpPassword),
   });
 }

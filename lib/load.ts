@@ -11,6 +11,8 @@ export interface LoadedStack {
   readonly topology: Topology;
   /** `kytes:masterSecret`, read through the secret-aware API so it stays encrypted in state. */
   readonly masterSecret: pulumi.Output<string>;
+  /** `kytes:smtp.password` when `kytes:smtp.user` is set, read as a secret (the whole `kytes:smtp` is one). */
+  readonly smtpPassword?: pulumi.Output<string>;
 }
 
 /**
@@ -20,6 +22,11 @@ export interface LoadedStack {
 export function loadStack(): LoadedStack {
   const config = parseConfig(pulumi.runtime.allConfig(), (key) => runtimeConfig.isConfigSecret(key));
   const topology = deriveTopology(config, pulumi.getStack());
-  const masterSecret = new pulumi.Config('kytes').requireSecret(SECRET_KEYS.masterSecret);
-  return { config, topology, masterSecret };
+  const kytes = new pulumi.Config('kytes');
+  const masterSecret = kytes.requireSecret(SECRET_KEYS.masterSecret);
+  // parseConfig has checked the password is a secret leaf of kytes:smtp, present exactly when a user is.
+  const smtpPassword = topology.mail?.auth
+    ? kytes.requireSecretObject<{ password: string }>('smtp').apply((smtp) => smtp.password)
+    : undefined;
+  return { config, topology, masterSecret, smtpPassword };
 }

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { configSchema, keyPath, SECRET_KEYS } from '../lib/config';
+import { configSchema, keyPath, SECRET_KEYS, takeSmtpPassword } from '../lib/config';
 import { deriveTopology, Topology } from '../lib/topology';
 import { checkManifest } from './manifest';
 
@@ -103,6 +103,7 @@ export function topologyFromStackYaml(text: string, stack: string): Topology {
     if (isSecret || Object.values(SECRET_KEYS).includes(key as never)) continue;
     raw[key] = value;
   }
+  takeSmtpPassword(raw);
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     throw new Error(

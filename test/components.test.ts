@@ -33,6 +33,7 @@ const volumeLabels = [
   { label: 'kytes.retain-on-delete', value: 'true' },
 ];
 const net = (alias: string) => [{ name: 'kytes-dev', aliases: [alias] }];
+const logging = { logDriver: 'json-file', logOpts: { 'max-size': '10m', 'max-file': '5' } };
 
 describe('components are parented under the stack with type tokens kytes:<area>:<Name>', () => {
   it('top level', () => {
@@ -102,6 +103,7 @@ describe('Postgres', () => {
       shmSize: 256,
       stopTimeout: 60,
       destroyGraceSeconds: 90,
+      ...logging,
       labels: labels('postgres', {}, ['POSTGRES_PASSWORD']),
     });
   });
@@ -209,6 +211,7 @@ describe('GitlabInstance', () => {
       memory: 4096,
       stopTimeout: 120,
       destroyGraceSeconds: 180,
+      ...logging,
       labels: labels('gitlab', { 'kytes.instance': 'main' }, [
         'GITLAB_ROOT_PASSWORD',
         'KYTES_DB_PASSWORD',

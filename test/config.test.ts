@@ -27,6 +27,7 @@ describe('parseConfig', () => {
       admin: { username: 'kytes-admin', name: 'Kytes Admin' },
       backup: { schedule: '0 */4 * * *', keepLast: 6, keepDaily: 7, keepWeekly: 4 },
       restore: {},
+      logs: { maxSize: '10m', maxFiles: 5 },
     });
   });
 

@@ -45,6 +45,7 @@ describe('GITLAB_OMNIBUS_CONFIG', () => {
       "puma['max_threads'] = 4",
       "sidekiq['concurrency'] = 20",
       "gitlab_rails['backup_keep_time'] = 0",
+      "gitlab_rails['gitlab_email_enabled'] = false",
     ]);
   });
 

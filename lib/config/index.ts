@@ -2,3 +2,5 @@ export * from './fields';
 export * from './images';
 export * from './parse';
 export * from './schema';
+export * from './logs';
+export * from './smtp';

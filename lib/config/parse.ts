@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { configSchema, KytesConfig } from './schema';
+import { smtpSecretProblems } from './smtp';
 
 /** The secret-valued keys. They are read through Pulumi's secret-aware API and never enter the schema above. */
 export const SECRET_KEYS = {
@@ -71,6 +72,7 @@ export function parseConfig(all: Record<string, string>, isSecret: (key: string)
     if (Object.values(SECRET_KEYS).includes(key as never)) continue;
     raw[key] = decode(value);
   }
+  problems.push(...smtpSecretProblems(raw, isSecret));
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     problems.push(...result.error.issues.map((i) => describeIssue(i, raw)));

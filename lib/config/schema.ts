@@ -6,8 +6,10 @@ import { DNS_LABEL, hostname, isTimeZone } from './fields';
 import { gitlabSection } from './gitlab';
 import { imagesSection } from './images';
 import { postgresSection } from './postgres';
+import { logsSection } from './logs';
 import { proxySection } from './proxy';
 import { mongoSection, rocketchatSection } from './rocketchat';
+import { smtpSection } from './smtp';
 
 /**
  * The whole user-facing configuration of a Kytes stack, under the `kytes:` namespace of Pulumi config.
@@ -49,6 +51,8 @@ export const configSchema = z
     admin: adminSection,
     backup: backupSection,
     restore: restoreSection,
+    smtp: smtpSection,
+    logs: logsSection,
   })
   .describe('Kytes stack configuration');
 

@@ -12,6 +12,7 @@ import {
 import { defaultSubnet, parseDockerHost, StackBasics } from './common';
 import { derivePostgres } from './data';
 import { deriveGitlab } from './gitlab';
+import { deriveMail } from './mail';
 import { deriveNginx } from './nginx';
 import { deriveOps } from './ops';
 import { deriveRocketchat } from './rocketchat';
@@ -72,5 +73,7 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
     ops: deriveOps(config, s),
     published,
     versions,
+    mail: deriveMail(config),
+    logs: { driver: 'json-file', maxSize: config.logs.maxSize, maxFiles: config.logs.maxFiles },
   };
 }

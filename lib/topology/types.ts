@@ -187,6 +187,24 @@ export interface OpsTopology {
   readonly invocationLog: string;
 }
 
+export interface MailTopology {
+  readonly host: string;
+  readonly port: number;
+  /** `starttls`: upgrade when offered; `tls`: implicit TLS (SMTPS); `none`: plain. */
+  readonly tls: 'starttls' | 'tls' | 'none';
+  /** Absent: the server is used without authentication. The password is a secret, never in the topology. */
+  readonly auth?: { readonly user: string; readonly mechanism: 'login' | 'plain' | 'cram_md5' };
+  readonly from: string;
+  readonly replyTo?: string;
+}
+
+export interface LogLimits {
+  /** Docker's `json-file` driver, rotated: `max-size` per file, `max-file` files per container. */
+  readonly driver: 'json-file';
+  readonly maxSize: string;
+  readonly maxFiles: number;
+}
+
 export interface PublishedPort {
   readonly owner: string;
   readonly bindAddress: string;
@@ -218,6 +236,10 @@ export interface Topology {
   readonly ops: OpsTopology;
   readonly published: readonly PublishedPort[];
   readonly versions: StackVersions;
+  /** `kytes:smtp`, or undefined: mail is off. */
+  readonly mail?: MailTopology;
+  /** Log rotation every container gets. */
+  readonly logs: LogLimits;
 }
 
 export class TopologyError extends Error {
