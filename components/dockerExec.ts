@@ -1,18 +1,61 @@
 import * as command from '@pulumi/command';
 import * as pulumi from '@pulumi/pulumi';
-import { DockerHost } from '../lib/topology';
+import { DockerConnection, hostDockerUrl, sshArgv } from '../lib/connection';
+import { shellWord } from '../lib/sinks';
 
 export interface DockerExecArgs {
-  /** Docker host the container runs on; the docker CLI reaches `ssh://` hosts itself. */
-  readonly docker: DockerHost;
-  /** Shell script run by bash on the machine running Pulumi. Never contains a secret. */
-  readonly script: pulumi.Input<string>;
-  /** Fed to the script's stdin (SQL, mongosh code). Never contains a secret. */
+  /** How the Docker host is reached: the stack's one connection (`topology.docker`). */
+  readonly docker: DockerConnection;
+  /** Container the command runs in. */
+  readonly container: string;
+  /** The command and its arguments inside the container; each is one word, never reinterpreted. */
+  readonly command: readonly string[];
+  /** Fed to the command's stdin (SQL, mongosh code). Never contains a secret. */
   readonly stdin?: pulumi.Input<string>;
-  /** Secret values, by variable name; the script forwards them with `docker exec -e NAME`. */
+  /** Secret values, by variable name; they reach the container as `docker exec -e NAME`. */
   readonly secretEnv?: Record<string, pulumi.Input<string>>;
   /** Re-run when any of these change (e.g. the container id after a replacement). */
   readonly triggers: pulumi.Input<unknown>[];
+}
+
+const VARIABLE = /^[A-Z_][A-Z0-9_]*$/;
+
+/**
+ * The `docker exec` line, run by the docker CLI *on the Docker host*, against the engine's socket
+ * there (the same one the ops scripts and cron use).
+ */
+function execLine(args: DockerExecArgs, names: readonly string[]): string {
+  return [
+    `DOCKER_HOST=${shellWord(hostDockerUrl(args.docker))}`,
+    'exec docker exec -i',
+    ...names.map((n) => `-e ${n}`),
+    shellWord(args.container),
+    ...args.command.map(shellWord),
+  ].join(' ');
+}
+
+/**
+ * The local bash script of the step. On a local host it runs `docker exec` itself, with the secrets
+ * in its environment. On an SSH host it runs ssh with the stack's connection, and the secrets cross
+ * on ssh's standard input, NUL-terminated, ahead of `stdin`: the remote bash reads them into its
+ * environment and `docker exec -e NAME` forwards them. No secret is ever in a command line, here or
+ * on the host, and none needs sshd's `AcceptEnv`.
+ */
+export function dockerExecScript(args: DockerExecArgs): string {
+  const names = Object.keys(args.secretEnv ?? {}).sort();
+  const bad = names.find((n) => !VARIABLE.test(n));
+  if (bad !== undefined) throw new Error(`dockerExec: ${JSON.stringify(bad)} is not an environment variable name`);
+  const c = args.docker;
+  if (!c.ssh) return execLine(args, names);
+  const remote = [
+    'set -euo pipefail',
+    ...names.flatMap((n) => [`IFS= read -r -d '' ${n}`, `export ${n}`]),
+    execLine(args, names),
+  ].join('\n');
+  const ssh = ['ssh', ...sshArgv(c.ssh)].map(shellWord).join(' ');
+  const run = `${ssh} ${shellWord(`/bin/bash -c ${shellWord(remote)}`)}`;
+  if (names.length === 0) return `exec ${run}`;
+  return `{ printf '%s\\0' ${names.map((n) => `"$${n}"`).join(' ')}; cat; } | ${run}`;
 }
 
 /**
@@ -29,10 +72,10 @@ export function dockerExec(
   return new command.local.Command(
     name,
     {
-      create: args.script,
+      create: dockerExecScript(args),
       stdin: args.stdin,
       interpreter: ['/bin/bash', '-c'],
-      environment: { DOCKER_HOST: args.docker.url, ...(args.secretEnv ?? {}) },
+      environment: hasSecrets ? { ...args.secretEnv } : undefined,
       triggers: args.triggers,
       logging: hasSecrets ? 'none' : 'stdoutAndStderr',
       addPreviousOutputInEnv: false,

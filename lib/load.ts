@@ -1,5 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
-import { KytesConfig, parseConfig, SECRET_KEYS } from './config';
+import { KytesConfig, parseConfig, SECRET_KEYS, secretValues } from './config';
 import { deriveTopology, Topology } from './topology';
 
 // Pulumi's own check of `pulumi config set --secret`; public in the runtime, not in its type declarations.
@@ -15,11 +15,14 @@ export interface LoadedStack {
 
 /**
  * Reads and checks the whole stack config before any resource exists: a ConfigError or TopologyError
- * thrown here stops the program with zero resources registered.
+ * thrown here stops the program with zero resources registered. Both are `pulumi.RunError`s, so
+ * `pulumi up` prints their list of problems and nothing else.
  */
 export function loadStack(): LoadedStack {
-  const config = parseConfig(pulumi.runtime.allConfig(), (key) => runtimeConfig.isConfigSecret(key));
+  const all = pulumi.runtime.allConfig();
+  const isSecret = (key: string) => runtimeConfig.isConfigSecret(key);
+  const config = parseConfig(all, isSecret);
   const topology = deriveTopology(config, pulumi.getStack());
-  const masterSecret = new pulumi.Config('kytes').requireSecret(SECRET_KEYS.masterSecret);
-  return { config, topology, masterSecret };
+  const secrets = secretValues(all, isSecret);
+  return { config, topology, masterSecret: secrets[SECRET_KEYS.masterSecret] };
 }

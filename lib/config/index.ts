@@ -2,3 +2,6 @@ export * from './fields';
 export * from './images';
 export * from './parse';
 export * from './schema';
+export * from './paths';
+export * from './ssh';
+export * from './secretFields';

@@ -8,16 +8,25 @@ import {
   checkVersions,
   publishedPorts,
 } from './checks';
-import { defaultSubnet, parseDockerHost, StackBasics } from './common';
+import { deriveConnection } from '../connection';
+import { defaultSubnet, StackBasics } from './common';
 import { derivePostgres, deriveRedis } from './data';
 import { deriveGitlab } from './gitlab';
 import { deriveNginx } from './nginx';
 import { deriveOps } from './ops';
+import {
+  checkNameLengths,
+  checkNetworkNames,
+  checkOpsPaths,
+  checkSshPort,
+  checkStackName,
+  checkSubnetCapacity,
+} from './limits';
 import { deriveRocketchat } from './rocketchat';
 import { Topology, TopologyError } from './types';
 
 export * from './types';
-export { defaultSubnet, externalUrl, parseDockerHost } from './common';
+export { defaultSubnet, externalUrl } from './common';
 
 /**
  * The one place where names and ports are decided. {@link deriveTopology} is pure: the same config and
@@ -38,6 +47,7 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
   const published = publishedPorts(config, gitlab);
 
   const problems = [
+    ...checkStackName(stack),
     ...checkPrefix(prefix, stack),
     ...checkInstanceNames(config),
     ...checkHostnames(gitlab, rocketchat),
@@ -47,13 +57,13 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
   ];
   if (problems.length > 0) throw new TopologyError(problems);
 
-  return {
+  const topology: Topology = {
     project: 'kytes',
     stack,
     prefix,
     domain: s.domain,
     timezone: config.timezone,
-    docker: parseDockerHost(config.docker.host, config.docker.sshOpts),
+    docker: deriveConnection(config.docker.host, config.docker.sshOpts, config.docker.hostKey),
     network: { name: config.network.name ?? prefix, subnet: config.network.subnet ?? defaultSubnet(prefix) },
     postgres: derivePostgres(config, s),
     redis: deriveRedis(config, s, gitlab.length),
@@ -64,4 +74,15 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
     ops: deriveOps(config, s),
     published,
   };
+  // Rules on derived names, paths and ports, read off the whole topology.
+  const prefixKey = config.prefix === undefined ? `kytes:prefix (from the stack name ${stack})` : 'kytes:prefix';
+  const derived = [
+    ...checkNetworkNames(topology, prefixKey),
+    ...checkNameLengths(topology, prefixKey),
+    ...checkSshPort(topology),
+    ...checkSubnetCapacity(topology),
+    ...checkOpsPaths(topology, config),
+  ];
+  if (derived.length > 0) throw new TopologyError(derived);
+  return topology;
 }
