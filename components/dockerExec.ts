@@ -35,27 +35,25 @@ function execLine(args: DockerExecArgs, names: readonly string[]): string {
 }
 
 /**
- * The local bash script of the step. On a local host it runs `docker exec` itself, with the secrets
- * in its environment. On an SSH host it runs ssh with the stack's connection, and the secrets cross
- * on ssh's standard input, NUL-terminated, ahead of `stdin`: the remote bash reads them into its
- * environment and `docker exec -e NAME` forwards them. No secret is ever in a command line, here or
- * on the host, and none needs sshd's `AcceptEnv`.
+ * What the step's local process runs: an interpreter and, as its last argument, the command. On a
+ * local host: bash runs `docker exec` itself, with the secrets in its environment. On an SSH host:
+ * ssh with the stack's connection runs bash there; the secrets cross on ssh's standard input,
+ * NUL-terminated, ahead of `stdin` (a fixed local wrapper prints them from its environment), the
+ * remote bash reads them into its own environment and `docker exec -e NAME` forwards them. No
+ * secret is ever in a command line, here or on the host, and none needs sshd's `AcceptEnv`.
  */
-export function dockerExecScript(args: DockerExecArgs): string {
+export function dockerExecCommand(args: DockerExecArgs): { interpreter: string[]; command: string } {
   const names = Object.keys(args.secretEnv ?? {}).sort();
   const bad = names.find((n) => !VARIABLE.test(n));
   if (bad !== undefined) throw new Error(`dockerExec: ${JSON.stringify(bad)} is not an environment variable name`);
   const c = args.docker;
-  if (!c.ssh) return execLine(args, names);
-  const remote = [
-    'set -euo pipefail',
-    ...names.flatMap((n) => [`IFS= read -r -d '' ${n}`, `export ${n}`]),
-    execLine(args, names),
-  ].join('\n');
-  const ssh = ['ssh', ...sshArgv(c.ssh)].map(shellWord).join(' ');
-  const run = `${ssh} ${shellWord(`/bin/bash -c ${shellWord(remote)}`)}`;
-  if (names.length === 0) return `exec ${run}`;
-  return `{ printf '%s\\0' ${names.map((n) => `"$${n}"`).join(' ')}; cat; } | ${run}`;
+  if (!c.ssh) return { interpreter: ['/bin/bash', '-c'], command: execLine(args, names) };
+  const remote = ['set -euo pipefail', ...names.map((n) => `IFS= read -r -d "" ${n} && export ${n}`), execLine(args, names)];
+  const command = `/bin/bash -c ${shellWord(remote.join('\n'))}`;
+  const ssh = ['ssh', ...sshArgv(c.ssh)];
+  if (names.length === 0) return { interpreter: ssh, command };
+  const wrapper = `set -euo pipefail; { printf '%s\\0' ${names.map((n) => `"$${n}"`).join(' ')}; cat; } | "$@"`;
+  return { interpreter: ['/bin/bash', '-c', wrapper, 'kytes-docker-exec', ...ssh], command };
 }
 
 /**
@@ -69,12 +67,13 @@ export function dockerExec(
   opts: pulumi.CustomResourceOptions,
 ): command.local.Command {
   const hasSecrets = Object.keys(args.secretEnv ?? {}).length > 0;
+  const run = dockerExecCommand(args);
   return new command.local.Command(
     name,
     {
-      create: dockerExecScript(args),
+      create: run.command,
       stdin: args.stdin,
-      interpreter: ['/bin/bash', '-c'],
+      interpreter: run.interpreter,
       environment: hasSecrets ? { ...args.secretEnv } : undefined,
       triggers: args.triggers,
       logging: hasSecrets ? 'none' : 'stdoutAndStderr',

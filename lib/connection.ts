@@ -43,7 +43,13 @@ export function deriveConnection(url: string, sshOpts: readonly string[], hostKe
     kind: 'ssh',
     url,
     socket: dockerSocketPath(url),
-    ssh: { host: ssh.host, port: ssh.port, user: ssh.user, options: [...sshOpts], hostKey },
+    ssh: {
+      host: ssh.host,
+      port: ssh.port,
+      ...(ssh.user === undefined ? {} : { user: ssh.user }),
+      options: [...sshOpts],
+      ...(hostKey === undefined ? {} : { hostKey }),
+    },
   };
 }
 

@@ -11,7 +11,7 @@ describe('parseConfig', () => {
       timezone: 'UTC',
       memoryProfile: 'standard',
       docker: { host: 'unix:///var/run/docker.sock', sshOpts: [] },
-      network: {},
+      network: { allowDockerPools: false },
       proxy: { httpPort: 80, bindAddress: '0.0.0.0', publicScheme: 'http' },
       gitlab: { instances: [{ name: 'main', sshPort: 2222 }], sshBindAddress: '0.0.0.0', startTimeoutMinutes: 30 },
       rocketchat: { enabled: true },
@@ -231,7 +231,7 @@ const INVALID: Array<[string, Record<string, unknown>, string]> = [
   [
     'instance name too long for an alias',
     { 'kytes:gitlab': { instances: [{ name: `a${'b'.repeat(56)}`, sshPort: 2222 }] } },
-    `kytes:gitlab.instances[0].name: "a${'b'.repeat(56)}" is too long`,
+    `kytes:gitlab.instances[0].name: the network alias gitlab-a${'b'.repeat(56)} of GitLab instance a${'b'.repeat(56)} has 64 characters; a DNS label has at most 63: shorten the name by 1`,
   ],
 ];
 
