@@ -90,10 +90,13 @@ export function nginxVariable(value: string): string {
 
 // --- Ruby (gitlab.rb, GITLAB_OMNIBUS_CONFIG) -----------------------------------------------------
 
-/** A single-quoted Ruby string literal: only `\\` and `\'` are escapes there, nothing interpolates. */
+/**
+ * A single-quoted Ruby string literal: only `\\` and `\'` are escapes there, nothing interpolates.
+ * Ruby reads a CR LF in source as LF, and single quotes have no escape for CR: CR is refused.
+ */
 export function rubyString(value: string): string {
-  if (typeof value !== 'string' || value.includes('\0')) {
-    throw new SinkError('ruby', 'string', String(value), 'any text without a NUL byte');
+  if (typeof value !== 'string' || /[\0\r]/.test(value)) {
+    throw new SinkError('ruby', 'string', String(value), 'any text without NUL or carriage return');
   }
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
