@@ -48,7 +48,11 @@ export function dockerExecCommand(args: DockerExecArgs): { interpreter: string[]
   if (bad !== undefined) throw new Error(`dockerExec: ${JSON.stringify(bad)} is not an environment variable name`);
   const c = args.docker;
   if (!c.ssh) return { interpreter: ['/bin/bash', '-c'], command: execLine(args, names) };
-  const remote = ['set -euo pipefail', ...names.map((n) => `IFS= read -r -d "" ${n} && export ${n}`), execLine(args, names)];
+  const remote = [
+    'set -euo pipefail',
+    ...names.map((n) => `IFS= read -r -d "" ${n} && export ${n}`),
+    execLine(args, names),
+  ];
   const command = `/bin/bash -c ${shellWord(remote.join('\n'))}`;
   const ssh = ['ssh', ...sshArgv(c.ssh)];
   if (names.length === 0) return { interpreter: ssh, command };

@@ -1,3 +1,4 @@
+/* eslint-disable no-control-regex -- matching control characters is what these validators are for */
 /**
  * One quoting or validation function per sink: every value Kytes writes into a shell script, a cron
  * file, nginx.conf, gitlab.rb, SQL, mongosh code or a command line goes through the function of that

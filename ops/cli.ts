@@ -107,7 +107,10 @@ function withoutSecrets(value: unknown): { value: unknown; secret: boolean } {
   }
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value).map(([k, v]) => [k, withoutSecrets(v)] as const);
-    return { value: Object.fromEntries(entries.map(([k, v]) => [k, v.value])), secret: entries.some(([, v]) => v.secret) };
+    return {
+      value: Object.fromEntries(entries.map(([k, v]) => [k, v.value])),
+      secret: entries.some(([, v]) => v.secret),
+    };
   }
   return { value, secret: false };
 }
@@ -135,7 +138,7 @@ export function topologyFromStackYaml(text: string, stack: string): Topology {
   try {
     parsed = parseConfig(flat, (k) => secret.has(k));
   } catch (e) {
-    throw new Error(`Pulumi.${stack}.yaml: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`Pulumi.${stack}.yaml: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   return deriveTopology(parsed, stack);
 }

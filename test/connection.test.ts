@@ -39,12 +39,25 @@ describe('the one Docker-host connection (lib/connection.ts)', () => {
 
   it('without a pinned key checks the user known_hosts, strictly', () => {
     const k = deriveConnection('ssh://docker1.kytes.io', []);
-    expect(sshArgv(k.ssh!)).toEqual(['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-p', '22', '--', 'docker1.kytes.io']);
+    expect(sshArgv(k.ssh!)).toEqual([
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-p',
+      '22',
+      '--',
+      'docker1.kytes.io',
+    ]);
   });
 
   it('a local socket other than the default is the socket every docker command uses', () => {
     const l = deriveConnection('unix:///run/user/1000/docker.sock', []);
-    expect(l).toEqual({ kind: 'local', url: 'unix:///run/user/1000/docker.sock', socket: '/run/user/1000/docker.sock' });
+    expect(l).toEqual({
+      kind: 'local',
+      url: 'unix:///run/user/1000/docker.sock',
+      socket: '/run/user/1000/docker.sock',
+    });
     expect(hostBash(l, 'true')).toEqual({ interpreter: ['/bin/bash', '-c'], command: 'true' });
     expect(dockerExecCommand({ docker: l, container: 'c', command: ['id'], triggers: [] }).command).toBe(
       "DOCKER_HOST='unix:///run/user/1000/docker.sock' exec docker exec -i 'c' 'id'",
@@ -117,7 +130,9 @@ describe('every place that reaches the Docker host uses the same connection', ()
     const provider = resources.find((r) => r.type === 'pulumi:providers:docker')!;
     expect(unwrap(provider.inputs.host)).toBe('unix:///run/user/1000/docker.sock');
     const setup = resources.find((r) => r.name === 'kytes-dev-postgres-setup')!;
-    expect(String(unwrap(setup.inputs.create))).toMatch(/^DOCKER_HOST='unix:\/\/\/run\/user\/1000\/docker.sock' exec docker exec/);
+    expect(String(unwrap(setup.inputs.create))).toMatch(
+      /^DOCKER_HOST='unix:\/\/\/run\/user\/1000\/docker.sock' exec docker exec/,
+    );
   }, 60000);
 });
 

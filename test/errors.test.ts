@@ -53,7 +53,9 @@ describe('errors as Pulumi shows them', () => {
 
   it('an indexed key set without --path gets the same hint', async () => {
     const e = await failure({ 'kytes:gitlab.instances[0].sshPort': '2200' });
-    expect(e.message).toContain('kytes:gitlab.instances[0].sshPort: received "2200"; allowed: no key with a dot in its name');
+    expect(e.message).toContain(
+      'kytes:gitlab.instances[0].sshPort: received "2200"; allowed: no key with a dot in its name',
+    );
   });
 
   it('a dotted key whose first part is no section is an unknown key, with the spelling hint', async () => {

@@ -8,7 +8,6 @@ import { BackupOps, BackupOpsArgs, encodeScripts, renderCronFile } from '../ops/
 import { HostCommand } from '../ops/host';
 import { findInlineSecrets } from '../policies/rules/secret-scan';
 
-
 const SCRIPTS = {
   'kytes-backup': '#!/bin/bash\necho "it\'s a backup"\necho 20261122T040000Z\n',
   'kytes-restore': '#!/bin/bash\necho restore "$1"\n',
@@ -376,7 +375,10 @@ describe('BackupOps on an ssh:// Docker host', () => {
 
   it('pins the host key when kytes:docker.hostKey is set, and lets ssh pick the user when the URL has none', async () => {
     const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
-    await build('rootops', topology({ prefix: 'kytes-root', docker: { host: 'ssh://docker.example.com', hostKey: key } }));
+    await build(
+      'rootops',
+      topology({ prefix: 'kytes-root', docker: { host: 'ssh://docker.example.com', hostKey: key } }),
+    );
     expect(byName('rootops-scripts').inputs.interpreter).toEqual([
       'ssh',
       '-o',

@@ -30,7 +30,7 @@ const HOSTILE = [
   '"; touch CANARY; "',
   "'; touch CANARY; '",
   '\\',
-  '\\\\\'',
+  "\\\\'",
   'a\nb',
   'a\r\nb',
   '%',
@@ -148,7 +148,10 @@ describe('rubyString (gitlab.rb)', () => {
     const values = [...HOSTILE.filter((s) => !s.includes('\r')), ...fc.sample(text, { numRuns: RUNS, seed: 31 })];
     const file = path.join(dir, 'values.rb');
     // Each literal on its own line, collected into an array and written out as JSON by Ruby itself.
-    fs.writeFileSync(file, `require 'json'\nv = [\n${values.map((v) => `  ${rubyString(v)},`).join('\n')}\n]\nprint JSON.generate(v)\n`);
+    fs.writeFileSync(
+      file,
+      `require 'json'\nv = [\n${values.map((v) => `  ${rubyString(v)},`).join('\n')}\n]\nprint JSON.generate(v)\n`,
+    );
     expect(execFileSync('ruby', ['-c', file], { encoding: 'utf8' })).toContain('Syntax OK');
     const back = JSON.parse(execFileSync('ruby', ['-E', 'UTF-8', file], { cwd: dir, encoding: 'utf8' })) as string[];
     expect(back).toEqual(values);

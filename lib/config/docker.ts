@@ -28,10 +28,18 @@ export const dockerSection = z
   .superRefine((d, ctx) => {
     if (!d.host.startsWith('ssh://')) {
       if (d.sshOpts.length > 0) {
-        ctx.addIssue({ code: 'custom', path: ['sshOpts'], message: 'no ssh options for a unix:// host (they would be ignored)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sshOpts'],
+          message: 'no ssh options for a unix:// host (they would be ignored)',
+        });
       }
       if (d.hostKey !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['hostKey'], message: 'no host key for a unix:// host (it would be ignored)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['hostKey'],
+          message: 'no host key for a unix:// host (it would be ignored)',
+        });
       }
     }
   })

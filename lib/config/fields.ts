@@ -48,4 +48,3 @@ export const image = (defaultRef: string) =>
     })
     .default(defaultRef)
     .describe(`Image reference, pinned. Default \`${defaultRef}\`.`);
-

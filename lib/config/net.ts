@@ -62,7 +62,8 @@ export function subnetProblem(s: string, allowDockerPools: boolean): string | un
     const [pn, pp] = cidr(p);
     return prefix >= pp && ipaddr.IPv4.parse(m[1]).match(pn, pp);
   });
-  if (!inside) return `a private network inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (GitLab trusts it as its proxy)`;
+  if (!inside)
+    return `a private network inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (GitLab trusts it as its proxy)`;
   const pool = DOCKER_DEFAULT_POOLS.find((p) => cidrsOverlap(s, p));
   if (pool && !allowDockerPools) {
     return (

@@ -94,7 +94,9 @@ function sanitize(value: unknown, path: PropertyKey[], secret: boolean, problems
     const out = Object.create(null) as Record<string, unknown>;
     for (const [k, v] of Object.entries(value)) {
       if (PROTOTYPE_KEYS.has(k) || CONTROL_CHARS.test(k)) {
-        problems.push(`${keyPath([...path, k])}: allowed: no such key (a prototype-like or unprintable key is never read)`);
+        problems.push(
+          `${keyPath([...path, k])}: allowed: no such key (a prototype-like or unprintable key is never read)`,
+        );
         continue;
       }
       out[k] = sanitize(v, [...path, k], secret, problems);
@@ -123,7 +125,9 @@ function collect(all: Record<string, string>, isSecret: (key: string) => boolean
     const secret = isSecret(fullKey);
     if (namespace !== NAMESPACE) {
       if (nearMiss(namespace)) {
-        problems.push(`${fullKey}: received ${show(all[fullKey], secret)}; allowed: no such namespace (did you mean ${NAMESPACE}:${key}?)`);
+        problems.push(
+          `${fullKey}: received ${show(all[fullKey], secret)}; allowed: no such namespace (did you mean ${NAMESPACE}:${key}?)`,
+        );
       }
       continue;
     }
@@ -174,13 +178,18 @@ function secretProblems(raw: Raw, taken: ReadonlyMap<string, unknown>): string[]
     const value = taken.get(f.path);
     const top = f.path.split('.')[0];
     if (value === undefined) {
-      if (f.required) problems.push(`${key}: received nothing; allowed: a secret of at least ${f.minLength} characters (${f.howToSet})`);
+      if (f.required)
+        problems.push(
+          `${key}: received nothing; allowed: a secret of at least ${f.minLength} characters (${f.howToSet})`,
+        );
     } else if (!raw.secretKeys.has(top)) {
       problems.push(`${key}: received a plain-text value; allowed: a secret only (${f.howToSet})`);
     } else if (typeof value !== 'string') {
       problems.push(`${key}: received a secret value that is not text; allowed: a secret string (${f.howToSet})`);
     } else if (value.length < f.minLength) {
-      problems.push(`${key}: received a secret of ${value.length} characters; allowed: at least ${f.minLength} (${f.howToSet})`);
+      problems.push(
+        `${key}: received a secret of ${value.length} characters; allowed: at least ${f.minLength} (${f.howToSet})`,
+      );
     }
   }
   return problems;

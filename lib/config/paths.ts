@@ -47,7 +47,23 @@ export const SYSTEM_DIRS: ReadonlySet<string> = new Set([
   '/var/tmp',
 ]);
 /** Trees owned by the system or by a daemon: nothing of Kytes' may live inside. */
-export const SYSTEM_TREES = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/run', '/sbin', '/sys', '/usr', '/var/lib/docker', '/var/run'];
+export const SYSTEM_TREES = [
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/proc',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/usr',
+  '/var/lib/docker',
+  '/var/run',
+];
 
 /** `a` equals `b` or one holds the other. Both normalised absolute paths. */
 export function nested(a: string, b: string): boolean {
@@ -61,7 +77,10 @@ export function hostDirProblem(p: string): string | undefined {
   const normal = path.posix.normalize(p).replace(/(.)\/$/, '$1');
   if (normal !== p) return `a normalised path: ${normal}, not ${p} (no "//", ".", ".." or trailing "/")`;
   if (SYSTEM_DIRS.has(p)) return `a directory of its own, not the system directory ${p} (Kytes makes it root-only)`;
-  const bad = p.split('/').slice(1).find((s) => !SEGMENT.test(s));
+  const bad = p
+    .split('/')
+    .slice(1)
+    .find((s) => !SEGMENT.test(s));
   if (bad !== undefined) return `a path of letters, digits and . _ + @ - (not ${JSON.stringify(bad)})`;
   if (p.length > 1024) return 'a path of at most 1024 characters';
   const tree = SYSTEM_TREES.find((t) => p.startsWith(`${t}/`));
@@ -94,7 +113,11 @@ export function offHostProblem(target: string): string | undefined {
   const r = parseRsyncTarget(target);
   if (!r) return 'an absolute path (mounted remote storage) or user@host:/path for rsync over SSH';
   if (!USER.test(r.user)) return `a user name of lower-case letters, digits, _ and - (not ${JSON.stringify(r.user)})`;
-  if (!isIPv4Literal(r.host) && hostnameProblem(r.host) !== undefined && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(r.host)) {
+  if (
+    !isIPv4Literal(r.host) &&
+    hostnameProblem(r.host) !== undefined &&
+    !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(r.host)
+  ) {
     return `a host that is a DNS name or an IPv4 address (not ${JSON.stringify(r.host)})`;
   }
   const pathProblem = hostDirProblem(r.path);

@@ -28,7 +28,9 @@ export const configSchema = z
       ),
     timezone: checked(timeZoneProblem)
       .default('UTC')
-      .describe('Time zone of the containers and of the backup schedule, a tz database name spelt exactly. Default `UTC`.'),
+      .describe(
+        'Time zone of the containers and of the backup schedule, a tz database name spelt exactly. Default `UTC`.',
+      ),
     memoryProfile: z
       .enum(['constrained', 'standard'], { error: 'one of constrained, standard' })
       .default('standard')

@@ -16,7 +16,8 @@ export interface SshUrl {
 
 const SSH_USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 /** A host name as ssh resolves it (one label is fine: an alias of ~/.ssh/config or /etc/hosts). */
-const SSH_HOST = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const SSH_HOST =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 export function parseSshUrl(url: string): SshUrl | undefined {
   const m = /^ssh:\/\/(?:([^@/]*)@)?([^:@/]*)(?::(\d{1,5}))?$/.exec(url);
@@ -105,7 +106,8 @@ export function sshOptsProblems(opts: readonly string[]): Array<[number, string]
       } else if (flag === '-o') {
         const key = /^\s*([A-Za-z]+)\s*[= ]\s*\S/.exec(arg)?.[1];
         if (!key) problems.push([i, `-o followed by Key=Value (not ${JSON.stringify(arg)})`]);
-        else if (REFUSED_OPTIONS[key.toLowerCase()]) problems.push([i, `not ${key}: ${REFUSED_OPTIONS[key.toLowerCase()]}`]);
+        else if (REFUSED_OPTIONS[key.toLowerCase()])
+          problems.push([i, `not ${key}: ${REFUSED_OPTIONS[key.toLowerCase()]}`]);
       }
     } else {
       problems.push([i, `one of the ssh options ${[...FLAGS, ...WITH_ARG].join(' ')} (not ${JSON.stringify(o)})`]);
@@ -130,7 +132,8 @@ const KEY_TYPES = [
  * undefined when it is. The base64 blob must decode to a key whose own type name is the one given.
  */
 export function hostKeyProblem(key: string): string | undefined {
-  const allowed = 'a host public key "TYPE BASE64" such as the output of `ssh-keyscan -t ed25519 HOST` without the host';
+  const allowed =
+    'a host public key "TYPE BASE64" such as the output of `ssh-keyscan -t ed25519 HOST` without the host';
   const m = /^(\S+) ([A-Za-z0-9+/]+={0,2})$/.exec(key);
   if (!m || !KEY_TYPES.includes(m[1])) return allowed;
   const blob = Buffer.from(m[2], 'base64');

@@ -39,7 +39,9 @@ function namedContainers(t: Topology, prefixKey: string): Named[] {
       container: m.container,
       alias: m.alias,
     })),
-    ...(t.rocketchat ? [{ what: 'Rocket.Chat', key: prefixKey, container: t.rocketchat.container, alias: t.rocketchat.alias }] : []),
+    ...(t.rocketchat
+      ? [{ what: 'Rocket.Chat', key: prefixKey, container: t.rocketchat.container, alias: t.rocketchat.alias }]
+      : []),
     { what: 'nginx', key: prefixKey, container: t.nginx.container, alias: t.nginx.alias },
   ];
 }
@@ -91,7 +93,9 @@ export function checkNameLengths(t: Topology, prefixKey: string): string[] {
   const volumes = [t.postgres.data, t.redis.data, ...t.gitlab.flatMap((g) => Object.values(g.volumes))];
   for (const v of volumes) {
     if (v.name.length > 255) {
-      problems.push(`${prefixKey}: volume name ${v.name.slice(0, 40)}… is longer than a file name (255): shorten kytes:prefix or the instance name`);
+      problems.push(
+        `${prefixKey}: volume name ${v.name.slice(0, 40)}… is longer than a file name (255): shorten kytes:prefix or the instance name`,
+      );
     }
   }
   return problems;
@@ -116,7 +120,9 @@ export function checkSubnetCapacity(t: Topology): string[] {
   const containers = namedContainers(t, '').length;
   return usable >= containers
     ? []
-    : [`kytes:network.subnet: ${t.network.subnet} has room for ${usable} containers; the stack runs ${containers}: use a shorter prefix length`];
+    : [
+        `kytes:network.subnet: ${t.network.subnet} has room for ${usable} containers; the stack runs ${containers}: use a shorter prefix length`,
+      ];
 }
 
 /**
@@ -129,7 +135,9 @@ export function checkOpsPaths(t: Topology, config: KytesConfig): string[] {
   const dirKey = config.backup.dir === undefined ? 'kytes:prefix (the default kytes:backup.dir)' : 'kytes:backup.dir';
   const ops = t.ops;
   if (nested(ops.backupDir, ops.scriptsDir)) {
-    problems.push(`${dirKey}: ${ops.backupDir} and the scripts directory ${ops.scriptsDir} hold one another; choose another backup directory`);
+    problems.push(
+      `${dirKey}: ${ops.backupDir} and the scripts directory ${ops.scriptsDir} hold one another; choose another backup directory`,
+    );
   }
   const offHost = config.backup.offHost;
   if (offHost === undefined) return problems;
