@@ -334,7 +334,12 @@ const LANDS: Case[] = [
     'instance name of 54 characters (PostgreSQL names of 63)',
     instances({ name: `a${'b'.repeat(53)}`, sshPort: 2222, hostname: 'gitlab.kytes.localhost' }),
     {
-      lands: (_r, s) => expect(s.javascript).toBeDefined(),
+      lands: (r, s) => {
+        const sql = String(unwrap(r.resources.find((x) => x.name === 'kytes-dev-postgres-setup')!.inputs.stdin));
+        expect(sql).toContain(`ALTER ROLE "gitlab_a${'b'.repeat(53)}" WITH LOGIN`);
+        expect(sql).toContain(`ALTER DATABASE "gitlabhq_a${'b'.repeat(53)}" OWNER TO "gitlab_a${'b'.repeat(53)}";`);
+        expect(s.nginx).toContain('variables_hash_bucket_size 128;');
+      },
     },
   ],
   [
