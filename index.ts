@@ -7,6 +7,7 @@ import { ReverseProxy } from './components/nginx';
 import { Postgres } from './components/postgres';
 import { Redis } from './components/redis';
 import { RocketChat } from './components/rocketchat';
+import { providerSshOpts } from './lib/connection';
 import { loadStack } from './lib/load';
 import { BackupOps } from './ops/backupOps';
 import { opsOptionsFromConfig, projectGitState, renderOpsScripts } from './ops/scripts';
@@ -17,7 +18,8 @@ import { deriveStackSecrets } from './lib/secrets';
 const { config, topology: t, masterSecret, smtpPassword } = loadStack();
 const secrets = deriveStackSecrets(masterSecret, t);
 
-const provider = new docker.Provider(`${t.prefix}-docker`, { host: t.docker.url, sshOpts: [...t.docker.sshOpts] });
+// The same connection as every other step (lib/connection.ts): user, port, sshOpts, host-key checking.
+const provider = new docker.Provider(`${t.prefix}-docker`, { host: t.docker.url, sshOpts: providerSshOpts(t.docker) });
 const opts = { providers: [provider] };
 
 const network = new StackNetwork(`${t.prefix}-network`, { topology: t }, opts);

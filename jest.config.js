@@ -1,5 +1,5 @@
 /**
- * Two tiers: `unit` needs Node, bash, jq, shellcheck and util-linux's flock (checked up front by
+ * Two tiers: `unit` needs Node, bash, jq, shellcheck, ruby and util-linux's flock (checked up front by
  * test/setup/unit-tools.ts); `integration` needs a Docker engine and Debian tools (see README).
  */
 const tsJest = ['ts-jest', { diagnostics: false }];

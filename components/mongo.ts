@@ -111,9 +111,8 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
       `${name}-initiate`,
       {
         docker: t.docker,
-        script:
-          `docker exec -i -e ${MONGO_SECRET_ENV.rootPassword} -e ${MONGO_SECRET_ENV.appPassword} ${primary.container} ` +
-          `sh -c 'exec mongosh --quiet --nodb --eval "$(cat)"'`,
+        container: primary.container,
+        command: ['sh', '-c', 'exec mongosh --quiet --nodb --eval "$(cat)"'],
         stdin: renderMongoInit(m),
         secretEnv: {
           [MONGO_SECRET_ENV.rootPassword]: args.rootPassword,

@@ -82,15 +82,12 @@ export class Postgres extends pulumi.ComponentResource {
     const passwordEnv = Object.fromEntries(
       t.gitlab.map((g) => [postgresPasswordEnv(g.name), args.gitlabPasswords[g.name]]),
     );
-    const forwarded = Object.keys(passwordEnv)
-      .sort()
-      .map((k) => `-e ${k}`)
-      .join(' ');
     this.setup = dockerExec(
       `${name}-setup`,
       {
         docker: t.docker,
-        script: `docker exec -i ${forwarded} ${pg.container} psql -v ON_ERROR_STOP=1 -q -U ${pg.superuser} -d postgres`,
+        container: pg.container,
+        command: ['psql', '-v', 'ON_ERROR_STOP=1', '-q', '-U', pg.superuser, '-d', 'postgres'],
         stdin: renderPostgresSetup(t),
         secretEnv: passwordEnv,
         triggers: [this.container.id],

@@ -1,5 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
-import { KytesConfig, parseConfig, SECRET_KEYS } from './config';
+import { KytesConfig, parseConfig, SECRET_KEYS, secretValues } from './config';
 import { deriveTopology, Topology } from './topology';
 
 // Pulumi's own check of `pulumi config set --secret`; public in the runtime, not in its type declarations.
@@ -17,16 +17,16 @@ export interface LoadedStack {
 
 /**
  * Reads and checks the whole stack config before any resource exists: a ConfigError or TopologyError
- * thrown here stops the program with zero resources registered.
+ * thrown here stops the program with zero resources registered. Both are `pulumi.RunError`s, so
+ * `pulumi up` prints their list of problems and nothing else.
  */
 export function loadStack(): LoadedStack {
-  const config = parseConfig(pulumi.runtime.allConfig(), (key) => runtimeConfig.isConfigSecret(key));
+  const all = pulumi.runtime.allConfig();
+  const isSecret = (key: string) => runtimeConfig.isConfigSecret(key);
+  const config = parseConfig(all, isSecret);
   const topology = deriveTopology(config, pulumi.getStack());
-  const kytes = new pulumi.Config('kytes');
-  const masterSecret = kytes.requireSecret(SECRET_KEYS.masterSecret);
-  // parseConfig has checked the password is a secret leaf of kytes:smtp, present exactly when a user is.
-  const smtpPassword = topology.mail?.auth
-    ? kytes.requireSecretObject<{ password: string }>('smtp').apply((smtp) => smtp.password)
-    : undefined;
-  return { config, topology, masterSecret, smtpPassword };
+  const secrets = secretValues(all, isSecret);
+  // parseConfig has checked the password is a secret, present exactly when kytes:smtp.user is.
+  const smtpPassword = topology.mail?.auth ? secrets[SECRET_KEYS.smtpPassword] : undefined;
+  return { config, topology, masterSecret: secrets[SECRET_KEYS.masterSecret], smtpPassword };
 }

@@ -1,5 +1,7 @@
 import { renderTemplate } from './render';
-import { NginxServer, NginxTopology } from './topology';
+import { NginxTopology } from './topology';
+import { upstreamVariable } from './topology/nginx';
+import { integerLiteral, nginxVariable, nginxWord } from './sinks';
 
 /**
  * Path answered with 200 "ok" by the default server: the container healthcheck probes it on 127.0.0.1,
@@ -15,31 +17,26 @@ export function nginxHealthcheckCommand(nginx: NginxTopology): string[] {
   return ['CMD', 'curl', '-fsS', '-o', '/dev/null', `http://127.0.0.1:${nginx.listenPort}${NGINX_HEALTH_PATH}`];
 }
 
-/**
- * The nginx variable holding one server's upstream URL. A variable in `proxy_pass` makes nginx resolve
- * the name per request; one per server keeps each server's target visible in the file.
- */
-export function upstreamVariable(server: Pick<NginxServer, 'kind' | 'name'>): string {
-  const suffix = server.kind === 'rocketchat' ? '' : `_${server.name.replace(/-/g, '_')}`;
-  return `$upstream_${server.kind}${suffix}`;
-}
+export { upstreamVariable };
 
 /** Renders the whole `/etc/nginx/nginx.conf` (at `nginx.configPath`). Byte-identical for equal inputs. */
 export function renderNginxConfig(nginx: NginxTopology): string {
+  // Every value is a bare nginx token, checked by its sink function (lib/sinks.ts) before it is written.
   return renderTemplate('nginx.conf.hbs', {
-    resolver: nginx.resolver,
-    listenPort: nginx.listenPort,
-    publicScheme: nginx.publicScheme,
-    publicPort: nginx.publicPort,
+    resolver: nginxWord(nginx.resolver),
+    listenPort: integerLiteral(nginx.listenPort),
+    publicScheme: nginxWord(nginx.publicScheme),
+    publicPort: integerLiteral(nginx.publicPort),
     forwardedSsl: nginx.publicScheme === 'https' ? 'on' : 'off',
-    healthPath: NGINX_HEALTH_PATH,
+    healthPath: nginxWord(NGINX_HEALTH_PATH),
+    variablesHashBucketSize: integerLiteral(nginx.variablesHashBucketSize),
     servers: nginx.servers.map((s) => ({
-      title: s.kind === 'gitlab' ? `GitLab instance ${s.name}` : 'Rocket.Chat',
-      serverName: s.serverName,
-      clientMaxBodySize: s.clientMaxBodySize,
-      readTimeout: s.readTimeoutSeconds,
-      upstream: { host: s.upstream.host, port: s.upstream.port },
-      variable: upstreamVariable(s),
+      title: s.kind === 'gitlab' ? `GitLab instance ${nginxWord(s.name)}` : 'Rocket.Chat',
+      serverName: nginxWord(s.serverName),
+      clientMaxBodySize: nginxWord(s.clientMaxBodySize),
+      readTimeout: integerLiteral(s.readTimeoutSeconds),
+      upstream: { host: nginxWord(s.upstream.host), port: integerLiteral(s.upstream.port) },
+      variable: nginxVariable(upstreamVariable(s)),
     })),
   });
 }

@@ -1,4 +1,5 @@
 import { renderTemplate } from './render';
+import { commentText, psqlName } from './sinks';
 import { PostgresTopology, Topology } from './topology';
 
 /** Extensions GitLab 19 needs in its database (docs.gitlab.com/install/postgresql_extensions). */
@@ -30,15 +31,17 @@ export function postgresPasswordEnv(instanceName: string): string {
  * its database owned by that role, and {@link GITLAB_PG_EXTENSIONS} in it. Needs psql 15+ (`\getenv`).
  */
 export function renderPostgresSetup(t: Topology): string {
+  // Names also appear bare in comments, psql meta-commands and message texts of the template, so
+  // they are validated as plain words (psqlName) as well as quoted where SQL reads them.
   return renderTemplate('postgres-setup.sql.hbs', {
-    superuser: t.postgres.superuser,
+    superuser: psqlName(t.postgres.superuser),
     extensions: [...GITLAB_PG_EXTENSIONS],
     instances: t.gitlab.map((g) => {
-      const envVar = postgresPasswordEnv(g.name);
+      const envVar = psqlName(postgresPasswordEnv(g.name));
       return {
-        instance: g.name,
-        user: g.database.user,
-        database: g.database.name,
+        instance: commentText(g.name),
+        user: psqlName(g.database.user),
+        database: psqlName(g.database.name),
         envVar,
         psqlVar: envVar.toLowerCase(),
         // Built here: `{?name}` next to a closing `}}` would read as a Handlebars triple-stash.

@@ -1,6 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
+import { commentText, cronCommandWord, cronEnvLine, cronTimeFields, shellWord as shQuote } from '../lib/sinks';
 import { Topology } from '../lib/topology';
-import { AS_ROOT, bashScript, HostCommand, hostCommand, HostCommandArgs, HostConnection, shQuote } from './host';
+import { AS_ROOT, bashScript, HostCommand, hostCommand, HostCommandArgs, say } from './host';
 
 /**
  * Backups as resources: the ops scripts and their cron schedule on the Docker host, an on-demand backup
@@ -29,8 +30,6 @@ export interface BackupOpsArgs {
    * replica-set initiation, Rocket.Chat. Backups taken on delete run before these are removed. Default none.
    */
   readonly dependsOn?: readonly pulumi.Resource[];
-  /** Login details for an `ssh://` Docker host. Default: the ssh-agent. */
-  readonly connection?: HostConnection;
 }
 
 /** Set on the machine running `pulumi` to delete without the backup (local Docker host only). */
@@ -56,15 +55,18 @@ const CRON_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 /**
  * The cron file of this stack: a file of its own in `/etc/cron.d` (named without dots, which cron
  * would skip), never root's crontab. `CRON_TZ` is honoured by cronie; Debian's cron reads the schedule
- * in the host's time zone and only passes the variable on.
+ * in the host's time zone and only passes the variable on. Every value goes through its cron sink
+ * function: the command words are shell-quoted with `%` escaped (cron reads `%` as a newline).
  */
 export function renderCronFile(t: Topology, schedule: string): string {
   return [
-    `# Kytes stack ${t.stack} (${t.prefix}): scheduled backups. Managed by Pulumi; set kytes:backup.schedule instead of editing.`,
-    'SHELL=/bin/bash',
-    `PATH=${CRON_PATH}`,
-    `CRON_TZ=${t.timezone}`,
-    `${schedule} root ${t.ops.scriptsDir}/kytes-backup >> ${t.ops.backupDir}/cron.log 2>&1`,
+    commentText(
+      `# Kytes stack ${t.stack} (${t.prefix}): scheduled backups. Managed by Pulumi; set kytes:backup.schedule instead of editing.`,
+    ),
+    cronEnvLine('SHELL', '/bin/bash'),
+    cronEnvLine('PATH', CRON_PATH),
+    cronEnvLine('CRON_TZ', t.timezone),
+    `${cronTimeFields(schedule)} root ${cronCommandWord(`${t.ops.scriptsDir}/kytes-backup`)} >> ${cronCommandWord(`${t.ops.backupDir}/cron.log`)} 2>&1`,
     '',
   ].join('\n');
 }
@@ -95,7 +97,7 @@ function validate(args: BackupOpsArgs, schedule: string): void {
     .filter((f) => !SCRIPT_NAME.test(f))
     .forEach((f) => problems.push(`script name ${JSON.stringify(f)} is not a plain file name`));
   REQUIRED_SCRIPTS.filter((f) => !files.includes(f)).forEach((f) => problems.push(`script ${f} is missing`));
-  if (schedule.split(' ').length !== 5) problems.push(`schedule ${JSON.stringify(schedule)} is not five cron fields`);
+  if (!/^\S+( \S+){4}$/.test(schedule)) problems.push(`schedule ${JSON.stringify(schedule)} is not five cron fields`);
   const instances = args.topology.gitlab.map((g) => g.name);
   instances
     .filter((i) => !args.gitlabContainers[i])
@@ -140,7 +142,7 @@ function installCronScript(t: Topology): string {
   const tmp = shQuote(`${cronDir}/.${t.ops.cronFile.slice(slash + 1)}.tmp`);
   return bashScript(
     AS_ROOT,
-    `if [ ! -d ${shQuote(cronDir)} ]; then echo "kytes: no ${cronDir} on this host; install cron" >&2; exit 1; fi`,
+    `if [ ! -d ${shQuote(cronDir)} ]; then ${say('no %s on this host; install cron', cronDir)}; exit 1; fi`,
     'command -v cron >/dev/null || command -v crond >/dev/null || echo "kytes: warning: no cron daemon found; scheduled backups will not run until one is installed" >&2',
     // The temporary name has dots, so cron ignores it until the rename.
     `cat > ${tmp}`,
@@ -169,23 +171,23 @@ interface OnDelete {
  * of the machine running Pulumi never reaches an SSH host's command).
  */
 function backupOnDeleteScript(t: Topology, d: OnDelete): string {
-  const skipFile = shQuote(`${t.ops.backupDir}/${SKIP_FILE}`);
-  const mark = shQuote(`${t.ops.backupDir}/${ONDELETE_MARK}`);
   const skip = `${t.ops.backupDir}/${SKIP_FILE}`;
+  const skipFile = shQuote(skip);
+  const mark = shQuote(`${t.ops.backupDir}/${ONDELETE_MARK}`);
   return bashScript(
-    `if [ "\${${SKIP_ENV}:-}" = 1 ]; then echo "kytes: ${SKIP_ENV}=1: deleting ${d.what} WITHOUT a backup" >&2; exit 0; fi`,
+    `if [ "\${${SKIP_ENV}:-}" = 1 ]; then ${say(`${SKIP_ENV}=1: deleting %s WITHOUT a backup`, d.what)}; exit 0; fi`,
     AS_ROOT,
-    `if [ -n "$(find ${skipFile} -maxdepth 0 -mmin -60 2>/dev/null)" ]; then echo "kytes: ${skip} is less than an hour old: deleting ${d.what} WITHOUT a backup" >&2; exit 0; fi`,
+    `if [ -n "$(find ${skipFile} -maxdepth 0 -mmin -60 2>/dev/null)" ]; then ${say('%s is less than an hour old: deleting %s WITHOUT a backup', skip, d.what)}; exit 0; fi`,
     ...(d.instance === undefined
       ? []
       : [
           `if [ -n "$(find ${mark} -maxdepth 0 -mmin -30 2>/dev/null)" ] && tail -n +2 ${mark} | grep -qxF -- ${shQuote(d.instance)}; then`,
-          `  echo "kytes: ${d.what} is in backup $(head -n 1 ${mark}), taken just before" >&2`,
+          `  printf 'kytes: %s is in backup %s, taken just before\\n' ${shQuote(d.what)} "$(head -n 1 ${mark})" >&2`,
           '  exit 0',
           'fi',
         ]),
     ...d.locate,
-    `echo "kytes: backup before deleting ${d.what}" >&2`,
+    say('backup before deleting %s', d.what),
     `id="$(KYTES_LOCK_WAIT=${LOCK_WAIT_SECONDS} "$backup" --label ${d.label} | tail -n 1)"`,
     `printf '%s\\n' "$id" ${d.covers.map(shQuote).join(' ')} > ${mark}`,
   );
@@ -224,13 +226,8 @@ export class BackupOps extends pulumi.ComponentResource {
     super('kytes:ops:BackupOps', name, {}, opts);
     const files = Object.keys(args.scripts).sort();
     const run = (file: string) => shQuote(`${t.ops.scriptsDir}/${file}`);
-    const cmd = (suffix: string, a: Omit<HostCommandArgs, 'connection'>, dependsOn: pulumi.Resource[] = []) =>
-      hostCommand(
-        `${name}-${suffix}`,
-        t.docker,
-        { ...a, connection: args.connection },
-        { parent: this, dependsOn, deleteBeforeReplace: true },
-      );
+    const cmd = (suffix: string, a: HostCommandArgs, dependsOn: pulumi.Resource[] = []) =>
+      hostCommand(`${name}-${suffix}`, t.docker, a, { parent: this, dependsOn, deleteBeforeReplace: true });
     const others = [...(args.dependsOn ?? [])];
     const allGitlab = t.gitlab.map((g) => args.gitlabContainers[g.name]);
 
@@ -327,7 +324,7 @@ export class BackupOps extends pulumi.ComponentResource {
           what: `the containers of ${t.prefix}`,
           locate: [
             `backup=${shQuote(installed)}`,
-            `if [ ! -x "$backup" ]; then echo "kytes: ${installed} is missing, so no backup can be taken before deleting the containers of ${t.prefix}; run pulumi up to reinstall it, or skip the backup (${SKIP_ENV}=1 or ${t.ops.backupDir}/${SKIP_FILE})" >&2; exit 1; fi`,
+            `if [ ! -x "$backup" ]; then ${say(`%s is missing, so no backup can be taken before deleting the containers of %s; run pulumi up to reinstall it, or skip the backup (${SKIP_ENV}=1 or %s)`, installed, t.prefix, `${t.ops.backupDir}/${SKIP_FILE}`)}; exit 1; fi`,
           ],
           label: 'predestroy',
           covers,

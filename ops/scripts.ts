@@ -1,7 +1,9 @@
 import { execFileSync } from 'child_process';
-import type { KytesConfig } from '../lib/config';
+import { offHostProblem, type KytesConfig } from '../lib/config';
+import { hostDockerUrl } from '../lib/connection';
 import { MONGO_ROOT_USER_ENV, MONGO_SECRET_ENV } from '../lib/mongo';
 import { renderTemplate } from '../lib/render';
+import { commentText } from '../lib/sinks';
 import type { Topology } from '../lib/topology';
 
 /**
@@ -43,8 +45,6 @@ export interface OpsOptions {
   /** How long a restore waits for a restarted container to be healthy. Default 1800 s (GitLab is slow). */
   readonly healthTimeoutSeconds?: number;
 }
-
-const OFF_HOST = /^(\/[^\s]*|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\/[^\s]*)$/;
 
 /** The retention and off-host part of {@link OpsOptions}, from the `kytes:backup.*` config. */
 export function opsOptionsFromConfig(
@@ -91,9 +91,8 @@ function check(options: OpsOptions): void {
   count('keepDaily', options.keepDaily, 0);
   count('keepWeekly', options.keepWeekly, 0);
   count('healthTimeoutSeconds', options.healthTimeoutSeconds ?? 1800, 1);
-  if (options.offHost !== undefined && !OFF_HOST.test(options.offHost)) {
-    problems.push(`offHost: "${options.offHost}" is neither an absolute path nor user@host:/path`);
-  }
+  const offHost = options.offHost === undefined ? undefined : offHostProblem(options.offHost);
+  if (offHost !== undefined) problems.push(`offHost: ${JSON.stringify(options.offHost)}: allowed: ${offHost}`);
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(options.projectCommit))
     problems.push(`projectCommit: "${options.projectCommit}" is not a commit id`);
   if (problems.length > 0) throw new Error(`Invalid ops options:\n  - ${problems.join('\n  - ')}`);
@@ -104,9 +103,11 @@ function view(t: Topology, o: OpsOptions) {
   const first = t.gitlab[0];
   return {
     project: t.project,
-    stack: t.stack,
+    // Also written bare into each script's header comment.
+    stack: commentText(t.stack),
     prefix: t.prefix,
     backupDir: t.ops.backupDir,
+    dockerHost: hostDockerUrl(t.docker),
     invocationLog: t.ops.invocationLog,
     commit: o.projectCommit,
     dirty: o.projectDirty ? 'true' : 'false',

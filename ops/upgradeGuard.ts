@@ -3,7 +3,7 @@ import { MONGO_ROOT_USER_ENV, MONGO_SECRET_ENV } from '../lib/mongo';
 import { Topology } from '../lib/topology';
 import { gitlabStopsUpTo, MONGO_SERIES, OLDEST_KNOWN_GITLAB } from '../lib/upgrades';
 import { parseImageRef, series } from '../lib/versions';
-import { AS_ROOT, bashScript, HostCommand, hostCommand, HostConnection, shQuote } from './host';
+import { AS_ROOT, bashScript, HostCommand, hostCommand, shQuote } from './host';
 import { LOCK_WAIT_SECONDS } from './backupOps';
 
 /**
@@ -18,8 +18,6 @@ import { LOCK_WAIT_SECONDS } from './backupOps';
 export interface UpgradeGuardArgs {
   /** Images, versions, data volumes, containers and the ops scripts' paths all come from here. */
   readonly topology: Topology;
-  /** Login details for an `ssh://` Docker host. Default: the ssh-agent. */
-  readonly connection?: HostConnection;
 }
 
 /** File in the backup dir on the Docker host; touched less than an hour ago, it skips the pre-upgrade backup. */
@@ -223,7 +221,6 @@ export class UpgradeGuard extends pulumi.ComponentResource {
           // A new image (or version) replaces the command, so the check runs again before the container changes.
           triggers: [image, version],
           logging: 'stdoutAndStderr',
-          connection: args.connection,
         },
         { parent: this },
       );

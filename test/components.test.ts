@@ -60,7 +60,7 @@ describe('StackNetwork', () => {
     expect(inputs('kytes-dev-network-bridge')).toEqual({
       name: 'kytes-dev',
       driver: 'bridge',
-      ipamConfigs: [{ subnet: '172.24.114.0/24' }],
+      ipamConfigs: [{ subnet: '172.16.188.0/24' }],
       labels: [{ label: 'kytes.prefix', value: 'kytes-dev' }],
     });
   });
@@ -111,10 +111,9 @@ describe('Postgres', () => {
   it('setup step: passwords in environment only, no logging, re-run when the container is replaced', () => {
     const s = inputs('kytes-dev-postgres-setup');
     expect(s.create).toBe(
-      'docker exec -i -e KYTES_PG_PASSWORD_MAIN kytes-dev-postgres psql -v ON_ERROR_STOP=1 -q -U postgres -d postgres',
+      "DOCKER_HOST='unix:///var/run/docker.sock' exec docker exec -i -e KYTES_PG_PASSWORD_MAIN 'kytes-dev-postgres' 'psql' '-v' 'ON_ERROR_STOP=1' '-q' '-U' 'postgres' '-d' 'postgres'",
     );
     expect(s.environment).toEqual({
-      DOCKER_HOST: 'unix:///var/run/docker.sock',
       KYTES_PG_PASSWORD_MAIN: pw('gitlab/main/database'),
     });
     expect(s.interpreter).toEqual(['/bin/bash', '-c']);
@@ -270,17 +269,16 @@ describe('MongoReplicaSet', () => {
       '--port',
       '27017',
       '--eval',
-      "const h = db.hello(); quit(h.setName === 'rs0' && (h.isWritablePrimary || h.secondary) ? 0 : 1)",
+      'const h = db.hello(); quit(h.setName === "rs0" && (h.isWritablePrimary || h.secondary) ? 0 : 1)',
     ]);
   });
 
   it('initiation step', () => {
     const s = inputs('kytes-dev-mongo-initiate');
     expect(s.create).toBe(
-      `docker exec -i -e KYTES_MONGO_ROOT_PASSWORD -e KYTES_MONGO_APP_PASSWORD kytes-dev-mongo-0 sh -c 'exec mongosh --quiet --nodb --eval "$(cat)"'`,
+      `DOCKER_HOST='unix:///var/run/docker.sock' exec docker exec -i -e KYTES_MONGO_APP_PASSWORD -e KYTES_MONGO_ROOT_PASSWORD 'kytes-dev-mongo-0' 'sh' '-c' 'exec mongosh --quiet --nodb --eval "$(cat)"'`,
     );
     expect(s.environment).toEqual({
-      DOCKER_HOST: 'unix:///var/run/docker.sock',
       KYTES_MONGO_ROOT_PASSWORD: pw('mongo/root'),
       KYTES_MONGO_APP_PASSWORD: pw('mongo/rocketchat'),
     });

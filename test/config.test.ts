@@ -1,5 +1,14 @@
-import { ConfigError, DEFAULT_IMAGES, isPinnedImage, parseConfig } from '../lib/config';
-import { flattenConfig, ProgramError, runProgram, TEST_MASTER_SECRET } from './helpers/program';
+import * as pulumi from '@pulumi/pulumi';
+import {
+  ConfigError,
+  DEFAULT_IMAGES,
+  isPinnedImage,
+  parseConfig,
+  SECRET_FIELDS,
+  SecretField,
+  secretValues,
+} from '../lib/config';
+import { flattenConfig, ProgramError, promiseOf, runProgram, TEST_MASTER_SECRET } from './helpers/program';
 
 const SECRET = { 'kytes:masterSecret': TEST_MASTER_SECRET };
 const isSecret = (k: string) => k === 'kytes:masterSecret';
@@ -11,7 +20,7 @@ describe('parseConfig', () => {
       timezone: 'UTC',
       memoryProfile: 'standard',
       docker: { host: 'unix:///var/run/docker.sock', sshOpts: [] },
-      network: {},
+      network: { allowDockerPools: false },
       proxy: { httpPort: 80, bindAddress: '0.0.0.0', publicScheme: 'http' },
       gitlab: {
         instances: [{ name: 'main', sshPort: 2222 }],
@@ -312,7 +321,7 @@ const INVALID: Array<[string, Record<string, unknown>, string]> = [
   [
     'instance name too long for an alias',
     { 'kytes:gitlab': { instances: [{ name: `a${'b'.repeat(56)}`, sshPort: 2222 }] } },
-    `kytes:gitlab.instances[0].name: "a${'b'.repeat(56)}" is too long`,
+    `kytes:gitlab.instances[0].name: the network alias gitlab-a${'b'.repeat(56)} of GitLab instance a${'b'.repeat(56)} has 64 characters; a DNS label has at most 63: shorten the name by 1`,
   ],
 ];
 
@@ -341,5 +350,41 @@ describe('invalid configs stop the program before any resource', () => {
     await expect(
       runProgram('dev', { 'kytes:masterSecret': TEST_MASTER_SECRET }, { masterSecret: null }),
     ).rejects.toThrow('kytes:masterSecret: received a plain-text value; allowed: a secret only');
+  });
+});
+
+describe('secret fields (lib/config/secretFields.ts)', () => {
+  const all = { ...SECRET, 'kytes:backup': JSON.stringify({ trigger: 'nested-secret-value', keepLast: 3 }) };
+  const secretBackup = (k: string) => k === 'kytes:masterSecret' || k === 'kytes:backup';
+
+  it('a key set with --secret that holds no secret field is refused, its value never shown', () => {
+    expect(() => parseConfig(all, secretBackup)).toThrow(
+      'kytes:backup: received a secret value; allowed: plain text — nothing in kytes:backup is a secret',
+    );
+    try {
+      parseConfig(all, secretBackup);
+    } catch (e) {
+      expect(String(e)).not.toContain('nested-secret-value');
+    }
+  });
+
+  it('a nested path added to the list becomes a secret Output, out of the plain config', async () => {
+    const fields = SECRET_FIELDS as SecretField[];
+    fields.push({ path: 'backup.trigger', required: false, minLength: 8, howToSet: 'set it with --secret --path' });
+    try {
+      const config = parseConfig(all, secretBackup);
+      expect(config.backup.trigger).toBeUndefined();
+      expect(config.backup.keepLast).toBe(3);
+      const secrets = secretValues(all, secretBackup);
+      expect(Object.keys(secrets).sort()).toEqual(['backup.trigger', 'masterSecret']);
+      expect(await pulumi.isSecret(secrets['backup.trigger'])).toBe(true);
+      expect(await promiseOf(secrets['backup.trigger'])).toBe('nested-secret-value');
+      // The same key in plain text is refused: a listed secret must be set with --secret.
+      expect(() => parseConfig(all, isSecret)).toThrow(
+        'kytes:backup.trigger: received a plain-text value; allowed: a secret only (set it with --secret --path)',
+      );
+    } finally {
+      fields.pop();
+    }
   });
 });

@@ -110,8 +110,8 @@ describe('topology', () => {
     expect(t.docker).toEqual({
       url: 'ssh://deploy@docker1.kytes.io',
       kind: 'ssh',
-      ssh: { user: 'deploy', host: 'docker1.kytes.io', port: 22 },
-      sshOpts: [],
+      socket: '/var/run/docker.sock',
+      ssh: { user: 'deploy', host: 'docker1.kytes.io', port: 22, options: [] },
     });
     expect(
       t.gitlab.map((g) => [

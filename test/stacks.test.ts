@@ -65,7 +65,7 @@ const services = (rs: RecordedResource[]) =>
 
 describe.each([
   ['dev', 'kytes-dev', ['main'], 1, 'command:local:Command'],
-  ['prod', 'kytes-prod', ['main', 'girofle'], 3, 'command:remote:Command'],
+  ['prod', 'kytes-prod', ['main', 'girofle'], 3, 'command:local:Command'],
 ])('Pulumi.%s.yaml', (stack, prefix, instances, members, hostCommand) => {
   let run: StackRun;
   beforeAll(async () => {

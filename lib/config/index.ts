@@ -4,3 +4,6 @@ export * from './parse';
 export * from './schema';
 export * from './logs';
 export * from './smtp';
+export * from './paths';
+export * from './ssh';
+export * from './secretFields';

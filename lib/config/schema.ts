@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { adminSection } from './admin';
 import { backupSection, restoreSection } from './backup';
 import { dockerSection, networkSection } from './docker';
-import { DNS_LABEL, hostname, isTimeZone } from './fields';
+import { checked, DNS_LABEL, hostname, timeZoneProblem } from './fields';
 import { gitlabSection } from './gitlab';
 import { imagesSection } from './images';
 import { postgresSection } from './postgres';
@@ -29,11 +29,11 @@ export const configSchema = z
       .describe(
         'Prefix of every container, volume and network name. Default `kytes-<stack>`. Changing it orphans the volumes.',
       ),
-    timezone: z
-      .string()
-      .refine(isTimeZone, { error: 'an IANA time zone such as UTC or Europe/Paris' })
+    timezone: checked(timeZoneProblem)
       .default('UTC')
-      .describe('Time zone of the containers and of the backup schedule. Default `UTC`.'),
+      .describe(
+        'Time zone of the containers and of the backup schedule, a tz database name spelt exactly. Default `UTC`.',
+      ),
     memoryProfile: z
       .enum(['constrained', 'standard'], { error: 'one of constrained, standard' })
       .default('standard')

@@ -21,7 +21,7 @@ const email = (what: string) => z.string().regex(EMAIL, { error: `a plain e-mail
 
 /**
  * `kytes:smtp`: outgoing mail for GitLab and Rocket.Chat. Absent: mail is off. The password is not in this
- * schema: it is a secret leaf (`kytes:smtp.password`), checked by {@link smtpSecretProblems} without ever
+ * schema: it is a secret leaf (`kytes:smtp.password`), checked by {@link smtpPasswordProblems} without ever
  * being shown, and read by the program through Pulumi's secret-aware API.
  */
 export const smtpSection = z
@@ -69,47 +69,28 @@ export const smtpSection = z
 export const SMTP_PASSWORD_KEY = 'kytes:smtp.password';
 export const SMTP_PASSWORD_REFERENCE =
   '| `kytes:smtp.password` | secret string | SMTP password, required with `user`. Set with `npm run pulumi -- config set --path --secret kytes:smtp.password` (prompts for it); GitLab and Rocket.Chat receive it in a secret environment variable. |';
-const SET_PASSWORD = 'set it with `pulumi config set --path --secret kytes:smtp.password`';
+const SET_PASSWORD = 'set it with `npm run pulumi -- config set --path --secret kytes:smtp.password`';
 
 /**
- * Removes `password` from a raw `kytes:smtp` object (in place) and returns it: the schema must never see it,
- * since a schema error prints the value. Readers of `Pulumi.<stack>.yaml` that need no secret call it too.
+ * The rules of `kytes:smtp.password` beyond being a secret (lib/config/secretFields.ts): set exactly
+ * when `user` is, and a value both GitLab and Rocket.Chat read back unchanged. `smtp` is the raw
+ * `kytes:smtp` object, `password` the secret taken out of it before the schema saw it. Problems never
+ * show the value.
  */
-export function takeSmtpPassword(raw: Record<string, unknown>): unknown {
-  const smtp = raw.smtp;
-  if (smtp === null || typeof smtp !== 'object' || Array.isArray(smtp)) return undefined;
-  const { password, ...rest } = smtp as Record<string, unknown>;
-  raw.smtp = rest;
-  return password;
-}
-
-/**
- * Takes `password` out of the raw `kytes:smtp` object before the schema sees it and checks it: a Pulumi
- * secret, set exactly when `user` is, and a value both GitLab and Rocket.Chat read back unchanged.
- * Problems never show the value.
- */
-export function smtpSecretProblems(raw: Record<string, unknown>, isSecret: (key: string) => boolean): string[] {
-  const password = takeSmtpPassword(raw);
-  if (raw.smtp === null || typeof raw.smtp !== 'object') return [];
-  const hasUser = (raw.smtp as Record<string, unknown>).user !== undefined;
+export function smtpPasswordProblems(smtp: unknown, password: unknown): string[] {
+  if (smtp === null || typeof smtp !== 'object') return [];
+  const hasUser = (smtp as Record<string, unknown>).user !== undefined;
   if (password === undefined) {
     return hasUser
       ? [`${SMTP_PASSWORD_KEY}: received nothing; allowed: a secret, since kytes:smtp.user is set (${SET_PASSWORD})`]
       : [];
   }
-  if (!isSecret('kytes:smtp')) {
-    return [`${SMTP_PASSWORD_KEY}: received a plain-text value; allowed: a secret only (${SET_PASSWORD})`];
-  }
   if (!hasUser) return [`${SMTP_PASSWORD_KEY}: received a secret; allowed: only together with kytes:smtp.user`];
-  if (typeof password !== 'string' || password.length === 0 || password.length > 256) {
-    return [
-      `${SMTP_PASSWORD_KEY}: received a secret that is not a string of 1 to 256 characters; allowed: such a string`,
-    ];
-  }
-  if ([...password].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
-    return [
-      `${SMTP_PASSWORD_KEY}: received a secret with a control character or line break; allowed: printable characters`,
-    ];
+  // Presence, secrecy, type and emptiness are the secret-field rules (lib/config/secretFields.ts), control
+  // characters the rule of every config string (lib/config/parse.ts).
+  if (typeof password !== 'string' || password.length === 0) return [];
+  if (password.length > 256) {
+    return [`${SMTP_PASSWORD_KEY}: received a secret of ${password.length} characters; allowed: at most 256`];
   }
   if (BOOLEAN_WORD.test(password)) {
     return [

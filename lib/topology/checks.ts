@@ -12,7 +12,7 @@ export function checkPrefix(prefix: string, stack: string): string[] {
       ];
 }
 
-/** Instance names are identities: unique, and short enough for the names derived from them. */
+/** Instance names are identities: unique. (Lengths of the names derived from them: limits.ts.) */
 export function checkInstanceNames(config: KytesConfig): string[] {
   const problems: string[] = [];
   const names = new Map<string, number>();
@@ -23,11 +23,6 @@ export function checkInstanceNames(config: KytesConfig): string[] {
         `kytes:gitlab.instances[${i}].name: "${inst.name}" is already the name of instances[${seen}]; give each instance its own name`,
       );
     } else names.set(inst.name, i);
-    if (`gitlab-${inst.name}`.length > 63) {
-      problems.push(
-        `kytes:gitlab.instances[${i}].name: "${inst.name}" is too long for a network alias; use at most 56 characters`,
-      );
-    }
   });
   return problems;
 }

@@ -9,18 +9,27 @@ import {
   checkVersions,
   publishedPorts,
 } from './checks';
-import { defaultSubnet, parseDockerHost, StackBasics } from './common';
+import { deriveConnection } from '../connection';
+import { defaultSubnet, StackBasics } from './common';
 import { derivePostgres } from './data';
 import { deriveGitlab } from './gitlab';
 import { deriveMail } from './mail';
 import { deriveNginx } from './nginx';
 import { deriveOps } from './ops';
+import {
+  checkNameLengths,
+  checkNetworkNames,
+  checkOpsPaths,
+  checkSshPort,
+  checkStackName,
+  checkSubnetCapacity,
+} from './limits';
 import { deriveRocketchat } from './rocketchat';
 import { Topology, TopologyError } from './types';
 import { resolveVersions } from './versions';
 
 export * from './types';
-export { defaultSubnet, externalUrl, parseDockerHost } from './common';
+export { defaultSubnet, externalUrl } from './common';
 export { connectionBudget, instanceConnections } from './data';
 export { GITLAB_MEMORY_MB, GITLAB_SHM_MB, gitlabTuning, pumaWorkersFor } from './gitlab';
 export { ROCKETCHAT_PROBE_TIMEOUT_SECONDS } from './rocketchat';
@@ -46,6 +55,7 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
   const postgres = derivePostgres(config, s, gitlab);
 
   const problems = [
+    ...checkStackName(stack),
     ...checkPrefix(prefix, stack),
     ...checkInstanceNames(config),
     ...checkHostnames(gitlab, rocketchat),
@@ -57,13 +67,13 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
   ];
   if (problems.length > 0) throw new TopologyError(problems);
 
-  return {
+  const topology: Topology = {
     project: 'kytes',
     stack,
     prefix,
     domain: s.domain,
     timezone: config.timezone,
-    docker: parseDockerHost(config.docker.host, config.docker.sshOpts),
+    docker: deriveConnection(config.docker.host, config.docker.sshOpts, config.docker.hostKey),
     network: { name: config.network.name ?? prefix, subnet: config.network.subnet ?? defaultSubnet(prefix) },
     postgres,
     gitlab,
@@ -76,4 +86,15 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
     mail: deriveMail(config),
     logs: { driver: 'json-file', maxSize: config.logs.maxSize, maxFiles: config.logs.maxFiles },
   };
+  // Rules on derived names, paths and ports, read off the whole topology.
+  const prefixKey = config.prefix === undefined ? `kytes:prefix (from the stack name ${stack})` : 'kytes:prefix';
+  const derived = [
+    ...checkNetworkNames(topology, prefixKey),
+    ...checkNameLengths(topology, prefixKey),
+    ...checkSshPort(topology),
+    ...checkSubnetCapacity(topology),
+    ...checkOpsPaths(topology, config),
+  ];
+  if (derived.length > 0) throw new TopologyError(derived);
+  return topology;
 }

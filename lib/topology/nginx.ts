@@ -33,6 +33,7 @@ export function deriveNginx(
       : []),
   ];
   return {
+    variablesHashBucketSize: variablesHashBucketSize(servers.map(upstreamVariable)),
     container: `${s.prefix}-nginx`,
     alias: 'nginx',
     image: config.images.nginx,
@@ -45,4 +46,33 @@ export function deriveNginx(
     servers,
     resolver: '127.0.0.11',
   };
+}
+
+/**
+ * The nginx variable holding one server's upstream URL. A variable in `proxy_pass` makes nginx resolve
+ * the name per request; one per server keeps each server's target visible in the file.
+ */
+export function upstreamVariable(server: Pick<NginxServer, 'kind' | 'name'>): string {
+  const suffix = server.kind === 'rocketchat' ? '' : `_${server.name.replace(/-/g, '_')}`;
+  return `$upstream_${server.kind}${suffix}`;
+}
+
+/** nginx's default `variables_hash_bucket_size` (ngx_http_variables.c). */
+const NGINX_DEFAULT_BUCKET = 64;
+/** Pointer size of the 64-bit builds nginx images ship. */
+const POINTER = 8;
+
+/**
+ * The smallest power of two, at least nginx's default, that holds every variable name given.
+ * nginx's ngx_hash_init refuses a bucket smaller than one element plus the end marker:
+ * `bucket_size >= NGX_HASH_ELT_SIZE(name) + sizeof(void *)`, where NGX_HASH_ELT_SIZE is
+ * `sizeof(void *) + ngx_align(len + 2, sizeof(void *))` (src/core/ngx_hash.c). At the default 64 a
+ * name may have 46 characters: `upstream_gitlab_` leaves 30 for an instance name.
+ */
+export function variablesHashBucketSize(variables: readonly string[]): number {
+  const align = (n: number) => Math.ceil(n / POINTER) * POINTER;
+  const needed = Math.max(0, ...variables.map((v) => POINTER + align(v.replace(/^\$/, '').length + 2) + POINTER));
+  let size = NGINX_DEFAULT_BUCKET;
+  while (size < needed) size *= 2;
+  return size;
 }

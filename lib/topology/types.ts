@@ -1,4 +1,6 @@
 import type { Version } from '../versions';
+import * as pulumi from '@pulumi/pulumi';
+import type { DockerConnection } from '../connection';
 
 /**
  * The shape of a derived stack: every name, port, URL and path a component, template or script uses.
@@ -15,14 +17,8 @@ export const PORTS = {
   gitlabSsh: 22,
 } as const;
 
-export interface DockerHost {
-  /** What the Docker provider and the docker CLI are given (`DOCKER_HOST`). */
-  readonly url: string;
-  readonly kind: 'local' | 'ssh';
-  /** For `ssh://` hosts: where ops scripts are installed over SSH. */
-  readonly ssh?: { readonly user?: string; readonly host: string; readonly port: number };
-  readonly sshOpts: readonly string[];
-}
+/** How every part of Kytes reaches the Docker host: lib/connection.ts. */
+export type DockerHost = DockerConnection;
 
 export interface Volume {
   /** Docker volume name: stable, so `pulumi up` after `pulumi destroy` re-adopts it. */
@@ -175,6 +171,11 @@ export interface NginxTopology {
   /** Port users see in URLs (`X-Forwarded-Port`): `httpPort` for http, 443 for https, unless `proxy.publicPort`. */
   readonly publicPort: number;
   readonly servers: readonly NginxServer[];
+  /**
+   * `variables_hash_bucket_size` large enough for the longest variable name in the file (nginx
+   * refuses to start with "could not build variables_hash" otherwise): see lib/topology/nginx.ts.
+   */
+  readonly variablesHashBucketSize: number;
   /** Docker's embedded DNS: upstreams are resolved per request so nginx starts while one is down. */
   readonly resolver: string;
 }
@@ -242,7 +243,11 @@ export interface Topology {
   readonly logs: LogLimits;
 }
 
-export class TopologyError extends Error {
+/**
+ * Cross-field problems of a stack's config. A {@link pulumi.RunError}: Pulumi prints the message
+ * alone, without "unhandled exception" or a stack trace.
+ */
+export class TopologyError extends pulumi.RunError {
   constructor(readonly problems: string[]) {
     super(
       `Inconsistent Kytes configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +

@@ -133,7 +133,7 @@ describe('renderOpsScripts', () => {
       }),
     ).toThrow(
       'Invalid ops options:\n  - keepLast: 0 is not a whole number from 1 to 9999\n  - keepWeekly: 1.5 is not a whole number from 0 to 9999\n' +
-        '  - offHost: "nas:/x" is neither an absolute path nor user@host:/path\n  - projectCommit: "x\'; rm -rf /" is not a commit id',
+        '  - offHost: "nas:/x": allowed: an absolute path (mounted remote storage) or user@host:/path for rsync over SSH\n  - projectCommit: "x\'; rm -rf /" is not a commit id',
     );
   });
 

@@ -2,7 +2,8 @@ import { spawnSync } from 'child_process';
 
 /**
  * The programs the unit tier runs besides Node: the ops scripts are executed for real (bash, jq, flock
- * and the coreutils they call), and every rendered script and Command string goes through shellcheck.
+ * and the coreutils they call), every rendered script and Command string goes through shellcheck, and
+ * every rendered gitlab.rb through `ruby -c`.
  * Checked once before any test, so a missing tool is one line naming it and its package, not a failure
  * per test that shells out. The README's Testing section lists the same tools.
  */
@@ -13,6 +14,7 @@ export const UNIT_TOOLS: Readonly<Record<string, string>> = {
   flock: 'util-linux',
   sha256sum: 'coreutils',
   tar: 'tar',
+  ruby: 'ruby',
 };
 
 export function missingTools(tools: Readonly<Record<string, string>>, env: NodeJS.ProcessEnv): string[] {
