@@ -2,3 +2,4 @@ export * from './fields';
 export * from './images';
 export * from './parse';
 export * from './schema';
+export * from './tls';

@@ -16,10 +16,15 @@ export class ConfigError extends Error {
   }
 }
 
-/** Renders a config value for an error message without flooding it. Secrets never reach here. */
-function show(value: unknown): string {
+/**
+ * Renders a config value for an error message without flooding it. Values under a key set with
+ * `--secret` (`kytes:tls` holding private keys) and anything holding PEM text are never shown.
+ */
+function showValue(value: unknown, secret = false): string {
   if (value === undefined) return 'nothing';
   const s = JSON.stringify(value);
+  if (secret) return 'a secret value (not shown)';
+  if (s.includes('-----BEGIN')) return 'PEM text (not shown)';
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
@@ -41,8 +46,10 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return cur;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown, isSecret: (key: string) => boolean): string {
   const path = keyPath(issue.path);
+  const secret = issue.path.length > 0 && isSecret(`kytes:${String(issue.path[0])}`);
+  const show = (value: unknown) => showValue(value, secret);
   if (issue.code === 'unrecognized_keys') {
     return issue.keys
       .map(
@@ -73,8 +80,9 @@ export function parseConfig(all: Record<string, string>, isSecret: (key: string)
   }
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    problems.push(...result.error.issues.map((i) => describeIssue(i, raw)));
+    problems.push(...result.error.issues.map((i) => describeIssue(i, raw, isSecret)));
   }
+  if (result.success) problems.push(...tlsSecretProblems(result.data, isSecret));
   if (problems.length > 0) throw new ConfigError(problems);
   return result.data as KytesConfig;
 }
@@ -89,6 +97,18 @@ function secretProblems(all: Record<string, string>, isSecret: (key: string) => 
   if (value.length < 32)
     return [`${key}: received a secret of ${value.length} characters; allowed: at least 32 (${set})`];
   return [];
+}
+
+/** A private key in `kytes:tls` must come from a `--secret` value, so that Pulumi keeps it encrypted. */
+function tlsSecretProblems(config: KytesConfig, isSecret: (key: string) => boolean): string[] {
+  if (isSecret('kytes:tls')) return [];
+  return config.tls.certificates.flatMap((c, i) =>
+    c.keyPem === undefined
+      ? []
+      : [
+          `kytes:tls.certificates[${i}].keyPem: received a plain-text value; allowed: a secret only (set it with \`pulumi config set --secret --path 'kytes:tls.certificates[${i}].keyPem' < key.pem\`)`,
+        ],
+  );
 }
 
 /** Pulumi hands structured values as JSON text and scalars as plain text. */

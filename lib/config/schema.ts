@@ -7,6 +7,7 @@ import { gitlabSection } from './gitlab';
 import { imagesSection } from './images';
 import { proxySection } from './proxy';
 import { mongoSection, rocketchatSection } from './rocketchat';
+import { tlsSection } from './tls';
 
 /**
  * The whole user-facing configuration of a Kytes stack, under the `kytes:` namespace of Pulumi config.
@@ -40,6 +41,7 @@ export const configSchema = z
     docker: dockerSection,
     network: networkSection,
     proxy: proxySection,
+    tls: tlsSection,
     gitlab: gitlabSection,
     rocketchat: rocketchatSection,
     mongo: mongoSection,
