@@ -7,13 +7,14 @@ import { ReverseProxy } from './components/nginx';
 import { Postgres } from './components/postgres';
 import { Redis } from './components/redis';
 import { RocketChat } from './components/rocketchat';
+import { TlsCertificates } from './components/tls';
 import { loadStack } from './lib/load';
 import { BackupOps } from './ops/backupOps';
 import { opsOptionsFromConfig, projectGitState, renderOpsScripts } from './ops/scripts';
 import { deriveStackSecrets } from './lib/secrets';
 
 // Wiring only: every name, port and URL below comes from the topology.
-const { config, topology: t, masterSecret } = loadStack();
+const { config, topology: t, masterSecret, tlsPem } = loadStack();
 const secrets = deriveStackSecrets(masterSecret, t);
 
 const provider = new docker.Provider(`${t.prefix}-docker`, { host: t.docker.url, sshOpts: [...t.docker.sshOpts] });
@@ -86,7 +87,14 @@ if (t.mongo && t.rocketchat) {
   );
 }
 
-const proxy = new ReverseProxy(`${t.prefix}-nginx`, { topology: t, network: network.name }, opts);
+// nginx starts only once the certificate files it names are checked and in place; ACME issuance needs it running.
+const certificates = t.tls.mode === 'off' ? undefined : new TlsCertificates(`${t.prefix}-tls`, { topology: t }, opts);
+const proxy = new ReverseProxy(
+  `${t.prefix}-nginx`,
+  { topology: t, network: network.name, tls: certificates, tlsPem },
+  opts,
+);
+certificates?.issueAfter(proxy.container);
 
 const ops = new BackupOps(`${t.prefix}-ops`, {
   topology: t,
@@ -121,6 +129,13 @@ export const containers = {
   mongo: mongo?.members.map((m) => m.name) ?? [],
   rocketchat: rocketchat?.container.name,
   nginx: proxy.container.name,
+};
+export const tls = {
+  mode: t.tls.mode,
+  hostnames: t.tls.certificates.map((c) => c.hostname),
+  volume: t.tls.volume?.name,
+  // `sudo <script> status` on the Docker host lists each certificate's expiry.
+  script: t.tls.host?.script,
 };
 export const volumes = {
   postgres: postgres.volume.name,

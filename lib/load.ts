@@ -6,11 +6,19 @@ import { deriveTopology, Topology } from './topology';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const runtimeConfig = require('@pulumi/pulumi/runtime/config') as { isConfigSecret(key: string): boolean };
 
+/** A certificate chain and key given as PEM in `kytes:tls`, as Pulumi secrets. */
+export interface PemPair {
+  readonly certificate: pulumi.Output<string>;
+  readonly key: pulumi.Output<string>;
+}
+
 export interface LoadedStack {
   readonly config: KytesConfig;
   readonly topology: Topology;
   /** `kytes:masterSecret`, read through the secret-aware API so it stays encrypted in state. */
   readonly masterSecret: pulumi.Output<string>;
+  /** Per served hostname whose certificate is PEM text in `kytes:tls`, read through the secret-aware API. */
+  readonly tlsPem: Readonly<Record<string, PemPair>>;
 }
 
 /**
@@ -20,6 +28,25 @@ export interface LoadedStack {
 export function loadStack(): LoadedStack {
   const config = parseConfig(pulumi.runtime.allConfig(), (key) => runtimeConfig.isConfigSecret(key));
   const topology = deriveTopology(config, pulumi.getStack());
-  const masterSecret = new pulumi.Config('kytes').requireSecret(SECRET_KEYS.masterSecret);
-  return { config, topology, masterSecret };
+  const kytes = new pulumi.Config('kytes');
+  const masterSecret = kytes.requireSecret(SECRET_KEYS.masterSecret);
+  return { config, topology, masterSecret, tlsPem: pemPairs(topology, kytes) };
+}
+
+interface TlsPemConfig {
+  readonly certificates?: readonly { readonly certificatePem?: string; readonly keyPem?: string }[];
+}
+
+function pemPairs(t: Topology, kytes: pulumi.Config): Record<string, PemPair> {
+  const pem = t.tls.certificates.filter((c) => c.source.kind === 'pem');
+  if (pem.length === 0) return {};
+  const tls = kytes.requireSecretObject<TlsPemConfig>('tls');
+  return Object.fromEntries(
+    pem.map((c) => {
+      const entry = c.source.kind === 'pem' ? c.source.entry : -1;
+      const field = (k: 'certificatePem' | 'keyPem') =>
+        pulumi.secret(tls.apply((o) => o.certificates?.[entry]?.[k] ?? ''));
+      return [c.hostname, { certificate: field('certificatePem'), key: field('keyPem') }];
+    }),
+  );
 }

@@ -120,6 +120,7 @@ describe.each([
         'containers',
         'gitlabInstances',
         'networkName',
+        'tls',
         'urls',
         'volumes',
         ...(Object.keys(o).includes('backups') ? ['backups'] : []),

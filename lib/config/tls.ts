@@ -107,7 +107,9 @@ export const acmeSection = z
     caBundle: pem(/-----BEGIN CERTIFICATE-----/, 'CA certificates')
       .optional()
       .describe("PEM bundle of the CA(s) that sign a private ACME server's HTTPS certificate. Default none."),
-    image: image(DEFAULT_ACME_IMAGE).describe(`certbot image run on the Docker host. Default \`${DEFAULT_ACME_IMAGE}\`.`),
+    image: image(DEFAULT_ACME_IMAGE).describe(
+      `certbot image run on the Docker host. Default \`${DEFAULT_ACME_IMAGE}\`.`,
+    ),
     renewSchedule: z
       .string()
       .refine(isCron, { error: 'a five-field cron expression such as "17 3,15 * * *"' })

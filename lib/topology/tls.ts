@@ -14,7 +14,17 @@ export const ACME_WEBROOT = '/var/www/acme';
  * Special-use names (RFC 6761, 6762, 7686, 8375, 9476, and ICANN's `.internal`) that no public CA
  * issues for: Let's Encrypt refuses them, so `acme` mode refuses them first, with the reason.
  */
-const NON_PUBLIC_SUFFIXES = ['localhost', 'test', 'invalid', 'example', 'local', 'onion', 'home.arpa', 'alt', 'internal'];
+const NON_PUBLIC_SUFFIXES = [
+  'localhost',
+  'test',
+  'invalid',
+  'example',
+  'local',
+  'onion',
+  'home.arpa',
+  'alt',
+  'internal',
+];
 
 /** The certificate served for one hostname; where nginx reads it depends on where it comes from. */
 function served(hostname: string, source: ServedCertificate['source'], stapling: boolean): ServedCertificate {
@@ -65,7 +75,8 @@ export function deriveTls(config: KytesConfig, s: StackBasics, hostnames: readon
     if (acme) return served(h, { kind: 'acme' }, customAcme);
     const index = entryFor(config, h);
     // A hostname without an entry is refused by checkTls; it gets a path all the same.
-    const source = index < 0 ? ({ kind: 'host', entry: -1, certificateFile: '', keyFile: '' } as const) : sourceOf(config, index);
+    const source =
+      index < 0 ? ({ kind: 'host', entry: -1, certificateFile: '', keyFile: '' } as const) : sourceOf(config, index);
     return served(h, source, stapling(config, source, false));
   });
   const needsVolume = acme !== undefined || certificates.some((c) => c.source.kind === 'host');
@@ -85,15 +96,14 @@ export function deriveTls(config: KytesConfig, s: StackBasics, hostnames: readon
           configDir: `${TLS_DIR}/letsencrypt`,
         }
       : undefined,
-    host: needsVolume
-      ? {
-          scriptsDir: `/opt/kytes/tls/${s.prefix}`,
-          script: `/opt/kytes/tls/${s.prefix}/kytes-tls`,
-          cronFile: `/etc/cron.d/kytes-tls-${s.prefix}`,
-          schedule: acme?.renewSchedule ?? '23 4 * * *',
-          logFile: `/var/log/kytes-tls-${s.prefix}.log`,
-        }
-      : undefined,
+    host: {
+      scriptsDir: `/opt/kytes/tls/${s.prefix}`,
+      script: `/opt/kytes/tls/${s.prefix}/kytes-tls`,
+      cronFile: `/etc/cron.d/kytes-tls-${s.prefix}`,
+      // Host files are read again daily; ACME renewals are checked twice a day, as certbot advises.
+      schedule: acme?.renewSchedule ?? '23 4 * * *',
+      logFile: `/var/log/kytes-tls-${s.prefix}.log`,
+    },
   };
 }
 

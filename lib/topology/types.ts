@@ -158,7 +158,7 @@ export interface TlsTopology {
   /** Retained volume (ACME account and certificates, copies of host files); read-only in nginx. */
   readonly volume?: Volume;
   readonly acme?: AcmeTopology;
-  /** The `kytes-tls` script on the Docker host and its cron file; present with `volume`. */
+  /** The `kytes-tls` script on the Docker host (status, renewal) and its cron file, installed with `volume`. */
   readonly host?: {
     readonly scriptsDir: string;
     readonly script: string;
