@@ -118,10 +118,12 @@ describe('nginx -t on rendered TLS configs (kytes-test/nginx)', () => {
     const out = (await execIn(name, ['bash', '-c', script])).split('\n').filter((l) => l !== '');
     // nginx warns (and skips stapling) for a certificate without OCSP responder; anything else is a failure.
     const results = out.map((l) =>
-      l.replace(
-        / *\S+ \S+ \[warn\] \d+#\d+: "ssl_stapling" ignored, no OCSP responder URL in the certificate "[^"]*"/g,
-        '',
-      ),
+      l
+        .replace(
+          / *\S+ \S+ \[warn\] \d+#\d+: "ssl_stapling" ignored, no OCSP responder URL in the certificate "[^"]*"/g,
+          '',
+        )
+        .trimEnd(),
     );
     expect(results).toEqual(files.sort().map((f) => `${f} 0`));
   }, 180_000);
