@@ -74,7 +74,7 @@ export const tlsCertificate = z
     if (files === pems) {
       ctx.addIssue({
         code: 'custom',
-        error: 'either certificateFile and keyFile (paths on the Docker host) or certificatePem and keyPem, not both',
+        message: 'either certificateFile and keyFile (paths on the Docker host) or certificatePem and keyPem, not both',
       });
       return;
     }
@@ -83,7 +83,7 @@ export const tlsCertificate = z
       ['certificatePem', 'keyPem'],
     ] as const) {
       if ((c[a] === undefined) !== (c[b] === undefined))
-        ctx.addIssue({ code: 'custom', path: [c[a] === undefined ? a : b], error: `${a} and ${b} go together` });
+        ctx.addIssue({ code: 'custom', path: [c[a] === undefined ? a : b], message: `${a} and ${b} go together` });
     }
   })
   .describe('A certificate chain and its private key.');
@@ -158,21 +158,21 @@ export const tlsSection = z
       ctx.addIssue({
         code: 'custom',
         path: ['certificates'],
-        error: 'at least one certificate in files mode',
+        message: 'at least one certificate in files mode',
       });
     if (tls.mode !== 'files' && tls.certificates.length > 0)
-      ctx.addIssue({ code: 'custom', path: ['certificates'], error: 'certificates only in files mode' });
+      ctx.addIssue({ code: 'custom', path: ['certificates'], message: 'certificates only in files mode' });
     if (tls.mode === 'acme' && tls.acme === undefined)
-      ctx.addIssue({ code: 'custom', path: ['acme'], error: 'an acme section with at least email in acme mode' });
+      ctx.addIssue({ code: 'custom', path: ['acme'], message: 'an acme section with at least email in acme mode' });
     if (tls.mode !== 'acme' && tls.acme !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['acme'], error: 'an acme section only in acme mode' });
+      ctx.addIssue({ code: 'custom', path: ['acme'], message: 'an acme section only in acme mode' });
     if (tls.certificates.length > 1)
       tls.certificates.forEach((c, i) => {
         if (c.hostnames === undefined)
           ctx.addIssue({
             code: 'custom',
             path: ['certificates', i, 'hostnames'],
-            error: 'the hostnames this certificate serves (required when there are several certificates)',
+            message: 'the hostnames this certificate serves (required when there are several certificates)',
           });
       });
   })
