@@ -22,7 +22,7 @@ export interface TlsCertificatesArgs {
 export class TlsCertificates extends pulumi.ComponentResource {
   /** Retained; present when ACME or host files are used. */
   readonly volume?: docker.Volume;
-  /** HTTP-01 challenges (acme mode); not retained: it holds nothing between issuances. */
+  /** HTTP-01 challenges (acme mode). */
   readonly webroot?: docker.Volume;
   /** Installs `kytes-tls` into `tls.host.scriptsDir`. */
   readonly script: HostCommand;
@@ -50,13 +50,8 @@ export class TlsCertificates extends pulumi.ComponentResource {
     const script = shQuote(host.script);
 
     if (t.tls.volume) this.volume = retainedVolume(`${name}-volume`, t.tls.volume, t.prefix, this);
-    if (t.tls.acme) {
-      this.webroot = new docker.Volume(
-        `${name}-acme-webroot`,
-        { name: t.tls.acme.webroot.name, labels: [{ label: 'kytes.prefix', value: t.prefix }] },
-        { parent: this },
-      );
-    }
+    // Retained like every Kytes volume (the guard-rails pack insists); it only ever holds pending challenges.
+    if (t.tls.acme) this.webroot = retainedVolume(`${name}-acme-webroot`, t.tls.acme.webroot, t.prefix, this);
 
     // A changed script changes stdin: an update, which re-runs create in place.
     this.script = this.cmd('script', {

@@ -11,7 +11,7 @@ import {
 
 const summary = (rs: RecordedResource[]) => rs.map((r) => `${r.type} ${r.name}`).sort();
 
-function expectedTree(prefix: string, instances: string[], mongoMembers: number): string[] {
+function expectedTree(prefix: string, instances: string[], mongoMembers: number, acme: boolean): string[] {
   const gitlab = instances.flatMap((i) => [
     `kytes:app:GitlabInstance ${prefix}-gitlab-${i}`,
     `docker:index/remoteImage:RemoteImage ${prefix}-gitlab-${i}-image`,
@@ -50,6 +50,17 @@ function expectedTree(prefix: string, instances: string[], mongoMembers: number)
     `kytes:edge:ReverseProxy ${prefix}-nginx`,
     `docker:index/remoteImage:RemoteImage ${prefix}-nginx-image`,
     `docker:index/container:Container ${prefix}-nginx-container`,
+    ...(acme
+      ? [
+          `kytes:edge:TlsCertificates ${prefix}-tls`,
+          `docker:index/volume:Volume ${prefix}-tls-volume`,
+          `docker:index/volume:Volume ${prefix}-tls-acme-webroot`,
+          `command:remote:Command ${prefix}-tls-script`,
+          `command:remote:Command ${prefix}-tls-prepare`,
+          `command:remote:Command ${prefix}-tls-issue`,
+          `command:remote:Command ${prefix}-tls-renewal`,
+        ]
+      : []),
   ];
 }
 
@@ -58,21 +69,22 @@ const services = (rs: RecordedResource[]) =>
   rs.filter((r) => !r.type.startsWith('kytes:ops:') && r.options.parent.indexOf('-ops') < 0);
 
 describe.each([
-  ['dev', 'kytes-dev', ['main'], 1],
-  ['prod', 'kytes-prod', ['main', 'girofle'], 3],
-])('Pulumi.%s.yaml', (stack, prefix, instances, members) => {
+  ['dev', 'kytes-dev', ['main'], 1, false],
+  ['prod', 'kytes-prod', ['main', 'girofle'], 3, true],
+])('Pulumi.%s.yaml', (stack, prefix, instances, members, acme) => {
   let run: StackRun;
   beforeAll(async () => {
     run = await runProgram(stack, stackConfig(stack));
   });
 
   it('registers the complete resource set', () => {
-    expect(summary(services(run.resources))).toEqual(expectedTree(prefix, instances, members).sort());
+    expect(summary(services(run.resources))).toEqual(expectedTree(prefix, instances, members, acme).sort());
   });
 
   it('keeps every volume on destroy and labels it so policies can see it', () => {
     const volumes = run.resources.filter((r) => r.type === 'docker:index/volume:Volume');
-    expect(volumes.length).toBe(instances.length * 3 + members + 3);
+    // + the TLS volume and the ACME webroot with Let's Encrypt (prod).
+    expect(volumes.length).toBe(instances.length * 3 + members + 3 + (acme ? 2 : 0));
     for (const v of volumes) {
       expect(v.options.retainOnDelete).toBe(true);
       expect(v.inputs.labels).toContainEqual({ label: 'kytes.retain-on-delete', value: 'true' });
@@ -163,7 +175,8 @@ describe('no spurious diffs', () => {
     const b = await runProgram(stack, stackConfig(stack));
     const inputs = (r: StackRun) => JSON.stringify(r.resources.map((x) => [x.type, x.name, x.inputs]).sort());
     expect(inputs(b)).toBe(inputs(a));
-  });
+    // Two whole program runs: seconds each on a busy 2-core machine.
+  }, 60_000);
 });
 
 /** Every secret the program holds, as plain text, and where it may appear: only inside a secret wrapper. */
