@@ -170,13 +170,17 @@ describe('Pulumi.dev.yaml exact outputs', () => {
 });
 
 describe('no spurious diffs', () => {
-  it.each(['dev', 'prod'])('%s: two runs give byte-identical inputs', async (stack) => {
-    const a = await runProgram(stack, stackConfig(stack));
-    const b = await runProgram(stack, stackConfig(stack));
-    const inputs = (r: StackRun) => JSON.stringify(r.resources.map((x) => [x.type, x.name, x.inputs]).sort());
-    expect(inputs(b)).toBe(inputs(a));
-    // Two whole program runs: seconds each on a busy 2-core machine.
-  }, 60_000);
+  it.each(['dev', 'prod'])(
+    '%s: two runs give byte-identical inputs',
+    async (stack) => {
+      const a = await runProgram(stack, stackConfig(stack));
+      const b = await runProgram(stack, stackConfig(stack));
+      const inputs = (r: StackRun) => JSON.stringify(r.resources.map((x) => [x.type, x.name, x.inputs]).sort());
+      expect(inputs(b)).toBe(inputs(a));
+      // Two whole program runs: seconds each on a busy 2-core machine.
+    },
+    60_000,
+  );
 });
 
 /** Every secret the program holds, as plain text, and where it may appear: only inside a secret wrapper. */
