@@ -58,14 +58,7 @@ export class ReverseProxy extends pulumi.ComponentResource {
             ? [{ internal: n.https.listenPort, external: n.https.publishedPort, ip: n.bindAddress, protocol: 'tcp' }]
             : []),
         ],
-        volumes: [
-          ...(tls?.volume && t.tls.volume
-            ? [{ volumeName: tls.volume.name, containerPath: t.tls.volume.containerPath, readOnly: true }]
-            : []),
-          ...(tls?.webroot && t.tls.acme
-            ? [{ volumeName: tls.webroot.name, containerPath: t.tls.acme.webroot.containerPath, readOnly: true }]
-            : []),
-        ],
+        volumes: tlsMounts(t, tls),
         envs: containerEnv({ TZ: t.timezone }).envs,
         healthcheck: {
           tests: nginxHealthcheckCommand(n),
@@ -85,6 +78,19 @@ export class ReverseProxy extends pulumi.ComponentResource {
     );
     this.registerOutputs({ container: this.container.name });
   }
+}
+
+/** The TLS volumes, read-only; none (not an empty list: no diff for a stack without TLS) when TLS is off. */
+function tlsMounts(t: Topology, tls: TlsCertificates | undefined) {
+  const mounts = [
+    ...(tls?.volume && t.tls.volume
+      ? [{ volumeName: tls.volume.name, containerPath: t.tls.volume.containerPath, readOnly: true }]
+      : []),
+    ...(tls?.webroot && t.tls.acme
+      ? [{ volumeName: tls.webroot.name, containerPath: t.tls.acme.webroot.containerPath, readOnly: true }]
+      : []),
+  ];
+  return mounts.length > 0 ? mounts : undefined;
 }
 
 /** The PEM certificates and keys from stack config, as secret files only root (nginx's master) reads. */
