@@ -8,6 +8,7 @@ import { Postgres } from './components/postgres';
 import { Redis } from './components/redis';
 import { RocketChat } from './components/rocketchat';
 import { providerSshOpts } from './lib/connection';
+import { TlsCertificates } from './components/tls';
 import { loadStack } from './lib/load';
 import { BackupOps } from './ops/backupOps';
 import { opsOptionsFromConfig, projectGitState, renderOpsScripts } from './ops/scripts';
@@ -15,7 +16,7 @@ import { UpgradeGuard } from './ops/upgradeGuard';
 import { deriveStackSecrets } from './lib/secrets';
 
 // Wiring only: every name, port and URL below comes from the topology.
-const { config, topology: t, masterSecret, smtpPassword } = loadStack();
+const { config, topology: t, masterSecret, smtpPassword, tlsPem } = loadStack();
 const secrets = deriveStackSecrets(masterSecret, t);
 
 // The same connection as every other step (lib/connection.ts): user, port, sshOpts, host-key checking.
@@ -103,7 +104,14 @@ if (t.mongo && t.rocketchat) {
   );
 }
 
-const proxy = new ReverseProxy(`${t.prefix}-nginx`, { topology: t, network: network.name }, opts);
+// nginx starts only once the certificate files it names are checked and in place; ACME issuance needs it running.
+const certificates = t.tls.mode === 'off' ? undefined : new TlsCertificates(`${t.prefix}-tls`, { topology: t }, opts);
+const proxy = new ReverseProxy(
+  `${t.prefix}-nginx`,
+  { topology: t, network: network.name, tls: certificates, tlsPem },
+  opts,
+);
+certificates?.issueAfter(proxy.container);
 
 const ops = new BackupOps(`${t.prefix}-ops`, {
   topology: t,
@@ -138,6 +146,13 @@ export const containers = {
   mongo: mongo?.members.map((m) => m.name) ?? [],
   rocketchat: rocketchat?.container.name,
   nginx: proxy.container.name,
+};
+export const tls = {
+  mode: t.tls.mode,
+  hostnames: t.tls.certificates.map((c) => c.hostname),
+  volume: t.tls.volume?.name,
+  // `sudo <script> status` on the Docker host lists each certificate's expiry.
+  script: t.tls.host?.script,
 };
 export const volumes = {
   postgres: postgres.volume.name,

@@ -6,6 +6,12 @@ import { deriveTopology, Topology } from './topology';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const runtimeConfig = require('@pulumi/pulumi/runtime/config') as { isConfigSecret(key: string): boolean };
 
+/** A certificate chain and key given as PEM in `kytes:tls`, as Pulumi secrets. */
+export interface PemPair {
+  readonly certificate: pulumi.Output<string>;
+  readonly key: pulumi.Output<string>;
+}
+
 export interface LoadedStack {
   readonly config: KytesConfig;
   readonly topology: Topology;
@@ -13,6 +19,8 @@ export interface LoadedStack {
   readonly masterSecret: pulumi.Output<string>;
   /** `kytes:smtp.password` when `kytes:smtp.user` is set, read as a secret (the whole `kytes:smtp` is one). */
   readonly smtpPassword?: pulumi.Output<string>;
+  /** Per served hostname whose certificate is PEM text in `kytes:tls`, read through the secret-aware API. */
+  readonly tlsPem: Readonly<Record<string, PemPair>>;
 }
 
 /**
@@ -28,5 +36,28 @@ export function loadStack(): LoadedStack {
   const secrets = secretValues(all, isSecret);
   // parseConfig has checked the password is a secret, present exactly when kytes:smtp.user is.
   const smtpPassword = topology.mail?.auth ? secrets[SECRET_KEYS.smtpPassword] : undefined;
-  return { config, topology, masterSecret: secrets[SECRET_KEYS.masterSecret], smtpPassword };
+  const masterSecret = secrets[SECRET_KEYS.masterSecret];
+  return { config, topology, masterSecret, smtpPassword, tlsPem: pemPairs(topology, new pulumi.Config('kytes')) };
+}
+
+interface TlsPemConfig {
+  readonly certificates?: readonly { readonly certificatePem?: string; readonly keyPem?: string }[];
+}
+
+/**
+ * The PEM pairs of `kytes:tls` (a section with secret leaves, see lib/config/secretFields.ts), read
+ * through Pulumi's secret-aware API so that they reach nginx only as secrets.
+ */
+function pemPairs(t: Topology, kytes: pulumi.Config): Record<string, PemPair> {
+  const pem = t.tls.certificates.filter((c) => c.source.kind === 'pem');
+  if (pem.length === 0) return {};
+  const tls = kytes.requireSecretObject<TlsPemConfig>('tls');
+  return Object.fromEntries(
+    pem.map((c) => {
+      const entry = c.source.kind === 'pem' ? c.source.entry : -1;
+      const field = (k: 'certificatePem' | 'keyPem') =>
+        pulumi.secret(tls.apply((o) => o.certificates?.[entry]?.[k] ?? ''));
+      return [c.hostname, { certificate: field('certificatePem'), key: field('keyPem') }];
+    }),
+  );
 }

@@ -57,6 +57,8 @@ export const manifestSchema = z
     mongo: z.object({ replicaSet: text, primary: text, database: text, archive: fileName }).nullable(),
     rocketchatUploads: z.object({ volume: text, archive: fileName }).nullable(),
     postgres: z.object({ container: text, globals: fileName }).nullable(),
+    /** The retained TLS volume (ACME account and certificates); absent from backups made before TLS existed. */
+    tls: z.object({ volume: text, archive: fileName }).nullish(),
     artifacts: z.array(artifact).min(1),
     invocation: z.object({
       operation: text,
@@ -92,12 +94,15 @@ export const manifestSchema = z
 export type Manifest = z.output<typeof manifestSchema>;
 
 /** Every file a manifest section points at; each must also be a checksummed artifact. */
-export function referencedFiles(m: Pick<Manifest, 'gitlab' | 'mongo' | 'rocketchatUploads' | 'postgres'>): string[] {
+export function referencedFiles(
+  m: Pick<Manifest, 'gitlab' | 'mongo' | 'rocketchatUploads' | 'postgres' | 'tls'>,
+): string[] {
   return [
     ...m.gitlab.flatMap((g) => [g.archive, g.config]),
     ...(m.mongo ? [m.mongo.archive] : []),
     ...(m.rocketchatUploads ? [m.rocketchatUploads.archive] : []),
     ...(m.postgres ? [m.postgres.globals] : []),
+    ...(m.tls ? [m.tls.archive] : []),
   ];
 }
 

@@ -124,6 +124,8 @@ function view(t: Topology, o: OpsOptions) {
     mongoRootPasswordEnv: MONGO_SECRET_ENV.rootPassword,
     rocketchatContainer: t.rocketchat?.container ?? '',
     rocketchatUploadsVolume: t.rocketchat?.uploads.name ?? '',
+    tlsVolume: t.tls.volume?.name ?? '',
+    nginxContainer: t.nginx.container,
     containers: [
       { component: 'postgres', container: t.postgres.container },
       ...t.gitlab.flatMap((g) => [

@@ -21,7 +21,8 @@ describe('parseConfig', () => {
       memoryProfile: 'standard',
       docker: { host: 'unix:///var/run/docker.sock', sshOpts: [] },
       network: { allowDockerPools: false },
-      proxy: { httpPort: 80, bindAddress: '0.0.0.0', publicScheme: 'http' },
+      proxy: { httpPort: 80, httpsPort: 443, bindAddress: '0.0.0.0' },
+      tls: { mode: 'off', certificates: [], minValidDays: 14, hsts: false, hstsMaxAge: 63072000 },
       gitlab: {
         instances: [{ name: 'main', sshPort: 2222 }],
         sshBindAddress: '0.0.0.0',

@@ -16,7 +16,7 @@ describe('GITLAB_OMNIBUS_CONFIG', () => {
     const { t } = topologyOf('prod');
     const g = t.gitlab.find((x) => x.name === 'girofle')!;
     expect(settings(renderGitlabConfig(t, g, 'standard'))).toEqual([
-      "external_url 'http://girofle.kytes.io'",
+      "external_url 'https://girofle.kytes.io'",
       "letsencrypt['enable'] = false",
       "gitlab_rails['nginx']['listen_port'] = 80",
       "gitlab_rails['nginx']['listen_https'] = false",
@@ -128,7 +128,7 @@ describe('topology', () => {
         'kytes-prod-gitlab-main',
         'gitlab-main',
         'gitlab.kytes.io',
-        'http://gitlab.kytes.io',
+        'https://gitlab.kytes.io',
         'gitlab.kytes.io:2222',
         'gitlabhq_main',
         'redis-main',
@@ -137,14 +137,14 @@ describe('topology', () => {
         'kytes-prod-gitlab-girofle',
         'gitlab-girofle',
         'girofle.kytes.io',
-        'http://girofle.kytes.io',
+        'https://girofle.kytes.io',
         'girofle.kytes.io:2223',
         'gitlabhq_girofle',
         'redis-girofle',
       ],
     ]);
     expect(t.mongo!.members.map((m) => m.host)).toEqual(['mongo-0:27017', 'mongo-1:27017', 'mongo-2:27017']);
-    expect(t.rocketchat!.rootUrl).toBe('http://rocketchat.kytes.io');
+    expect(t.rocketchat!.rootUrl).toBe('https://rocketchat.kytes.io');
     expect(t.ops).toEqual({
       backupDir: '/var/backups/kytes/kytes-prod',
       scriptsDir: '/opt/kytes/kytes-prod',
@@ -154,6 +154,7 @@ describe('topology', () => {
     });
     expect(t.published).toEqual([
       { owner: 'kytes:proxy.httpPort', bindAddress: '0.0.0.0', port: 80 },
+      { owner: 'kytes:proxy.httpsPort', bindAddress: '0.0.0.0', port: 443 },
       { owner: 'kytes:gitlab.instances[0].sshPort', bindAddress: '0.0.0.0', port: 2222 },
       { owner: 'kytes:gitlab.instances[1].sshPort', bindAddress: '0.0.0.0', port: 2223 },
     ]);

@@ -11,7 +11,7 @@ import {
 
 const summary = (rs: RecordedResource[]) => rs.map((r) => `${r.type} ${r.name}`).sort();
 
-function expectedTree(prefix: string, instances: string[], mongoMembers: number, hostCommand: string): string[] {
+function expectedTree(prefix: string, instances: string[], mongoMembers: number, acme: boolean): string[] {
   const redis = instances.flatMap((i) => [
     `kytes:data:Redis ${prefix}-redis-${i}`,
     `docker:index/remoteImage:RemoteImage ${prefix}-redis-${i}-image`,
@@ -39,9 +39,9 @@ function expectedTree(prefix: string, instances: string[], mongoMembers: number,
     `docker:index/volume:Volume ${prefix}-postgres-data`,
     `docker:index/container:Container ${prefix}-postgres-container`,
     `command:local:Command ${prefix}-postgres-setup`,
-    `${hostCommand} ${prefix}-upgrade-guard-gitlab`,
-    `${hostCommand} ${prefix}-upgrade-guard-postgres`,
-    `${hostCommand} ${prefix}-upgrade-guard-mongo`,
+    `command:local:Command ${prefix}-upgrade-guard-gitlab`,
+    `command:local:Command ${prefix}-upgrade-guard-postgres`,
+    `command:local:Command ${prefix}-upgrade-guard-mongo`,
     ...redis,
     ...gitlab,
     `kytes:data:MongoReplicaSet ${prefix}-mongo`,
@@ -56,6 +56,17 @@ function expectedTree(prefix: string, instances: string[], mongoMembers: number,
     `kytes:edge:ReverseProxy ${prefix}-nginx`,
     `docker:index/remoteImage:RemoteImage ${prefix}-nginx-image`,
     `docker:index/container:Container ${prefix}-nginx-container`,
+    ...(acme
+      ? [
+          `kytes:edge:TlsCertificates ${prefix}-tls`,
+          `docker:index/volume:Volume ${prefix}-tls-volume`,
+          `docker:index/volume:Volume ${prefix}-tls-acme-webroot`,
+          `command:local:Command ${prefix}-tls-script`,
+          `command:local:Command ${prefix}-tls-prepare`,
+          `command:local:Command ${prefix}-tls-issue`,
+          `command:local:Command ${prefix}-tls-renewal`,
+        ]
+      : []),
   ];
 }
 
@@ -64,22 +75,23 @@ const services = (rs: RecordedResource[]) =>
   rs.filter((r) => !r.type.startsWith('kytes:ops:') && r.options.parent.indexOf('-ops') < 0);
 
 describe.each([
-  ['dev', 'kytes-dev', ['main'], 1, 'command:local:Command'],
-  ['prod', 'kytes-prod', ['main', 'girofle'], 3, 'command:local:Command'],
-])('Pulumi.%s.yaml', (stack, prefix, instances, members, hostCommand) => {
+  ['dev', 'kytes-dev', ['main'], 1, false],
+  ['prod', 'kytes-prod', ['main', 'girofle'], 3, true],
+])('Pulumi.%s.yaml', (stack, prefix, instances, members, acme) => {
   let run: StackRun;
   beforeAll(async () => {
     run = await runProgram(stack, stackConfig(stack));
   }, 60000);
 
   it('registers the complete resource set', () => {
-    expect(summary(services(run.resources))).toEqual(expectedTree(prefix, instances, members, hostCommand).sort());
+    expect(summary(services(run.resources))).toEqual(expectedTree(prefix, instances, members, acme).sort());
   });
 
   it('keeps every volume on destroy and labels it so policies can see it', () => {
     const volumes = run.resources.filter((r) => r.type === 'docker:index/volume:Volume');
-    // Per instance: config, data, logs and its Redis; then the Mongo members, PostgreSQL and the uploads.
-    expect(volumes.length).toBe(instances.length * 4 + members + 2);
+    // Per instance: config, data, logs and its Redis; then the Mongo members, PostgreSQL and the uploads,
+    // + the TLS volume and the ACME webroot with Let's Encrypt (prod).
+    expect(volumes.length).toBe(instances.length * 4 + members + 2 + (acme ? 2 : 0));
     for (const v of volumes) {
       expect(v.options.retainOnDelete).toBe(true);
       expect(v.inputs.labels).toContainEqual({ label: 'kytes.retain-on-delete', value: 'true' });
@@ -149,6 +161,7 @@ describe.each([
         'containers',
         'gitlabInstances',
         'networkName',
+        'tls',
         'urls',
         'volumes',
         ...(Object.keys(o).includes('backups') ? ['backups'] : []),
@@ -193,8 +206,9 @@ describe('no spurious diffs', () => {
       const b = await runProgram(stack, stackConfig(stack));
       const inputs = (r: StackRun) => JSON.stringify(r.resources.map((x) => [x.type, x.name, x.inputs]).sort());
       expect(inputs(b)).toBe(inputs(a));
+      // Two whole program runs: seconds each on a busy 2-core machine.
     },
-    60000,
+    60_000,
   );
 });
 

@@ -7,3 +7,4 @@ export * from './smtp';
 export * from './paths';
 export * from './ssh';
 export * from './secretFields';
+export * from './tls';

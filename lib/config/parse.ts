@@ -29,6 +29,8 @@ function show(value: unknown, secret: boolean): string {
   if (value === undefined) return 'nothing';
   if (secret) return 'a secret value';
   const s = JSON.stringify(value);
+  // A certificate is not secret, but a key pasted into the wrong field would be: PEM is never shown.
+  if (s.includes('-----BEGIN')) return 'PEM text (not shown)';
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
@@ -81,9 +83,17 @@ function describeIssue(issue: z.core.$ZodIssue, raw: Raw): string {
  * A copy of a decoded JSON value made of null-prototype objects, with every prototype-like key and
  * every string holding a control character reported (and left out) instead of copied.
  */
+/**
+ * The only multi-line values: PEM text in `kytes:tls` (certificate chains, keys, a CA bundle), whose
+ * lines end with LF (or CRLF, as pasted from some editors). Their other characters follow the rule of
+ * every string, and the section's schema checks they are PEM.
+ */
+const MULTILINE = /^tls\.(certificates\.\d+\.(certificatePem|keyPem)|acme\.caBundle)$/;
+
 function sanitize(value: unknown, path: PropertyKey[], secret: boolean, problems: string[]): unknown {
   if (typeof value === 'string') {
-    if (CONTROL_CHARS.test(value)) {
+    const text = MULTILINE.test(path.map(String).join('.')) ? value.replace(/\r?\n/g, '') : value;
+    if (CONTROL_CHARS.test(text)) {
       problems.push(
         `${keyPath(path)}: received ${show(value, secret)}; allowed: text without control characters (NUL, newline, tab, escape, bidi overrides)`,
       );
@@ -204,6 +214,7 @@ function parse(all: Record<string, string>, isSecret: (key: string) => boolean) 
   problems.push(...smtpPasswordProblems(raw.values.smtp, taken.get(SECRET_KEYS.smtpPassword)));
   const result = configSchema.safeParse(raw.values);
   if (!result.success) problems.push(...result.error.issues.map((i) => describeIssue(i, raw)));
+  if (result.success) problems.push(...tlsSecretProblems(result.data, raw.secretKeys));
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: result.data as KytesConfig, taken };
 }
@@ -229,6 +240,18 @@ export function secretValues(
   const out: Record<string, pulumi.Output<string>> = {};
   for (const [path, value] of taken) if (typeof value === 'string') out[path] = pulumi.secret(value);
   return out;
+}
+
+/** A private key in `kytes:tls` must come from a `--secret` value, so that Pulumi keeps it encrypted. */
+function tlsSecretProblems(config: KytesConfig, secretKeys: ReadonlySet<string>): string[] {
+  if (secretKeys.has('tls')) return [];
+  return config.tls.certificates.flatMap((c, i) =>
+    c.keyPem === undefined
+      ? []
+      : [
+          `kytes:tls.certificates[${i}].keyPem: received a plain-text value; allowed: a secret only (set it with \`pulumi config set --secret --path 'kytes:tls.certificates[${i}].keyPem' < key.pem\`)`,
+        ],
+  );
 }
 
 /** Pulumi hands structured values as JSON text and scalars as plain text. */

@@ -10,6 +10,7 @@ import { logsSection } from './logs';
 import { proxySection } from './proxy';
 import { mongoSection, rocketchatSection } from './rocketchat';
 import { smtpSection } from './smtp';
+import { tlsSection } from './tls';
 
 /**
  * The whole user-facing configuration of a Kytes stack, under the `kytes:` namespace of Pulumi config.
@@ -43,6 +44,7 @@ export const configSchema = z
     docker: dockerSection,
     network: networkSection,
     proxy: proxySection,
+    tls: tlsSection,
     gitlab: gitlabSection,
     postgres: postgresSection,
     rocketchat: rocketchatSection,

@@ -47,7 +47,16 @@ export const SECRET_KEYS = {
   smtpPassword: 'smtp.password',
 } as const;
 
+/**
+ * Sections whose own schema says which leaves are secrets and which keep them in the parsed config,
+ * because checking them needs their text: `kytes:tls` (each `certificates[].keyPem`, checked against
+ * its certificate before anything is created; `parse.ts` refuses a key not set with `--secret`). Such a
+ * section may be marked secret, its values are never shown in an error, and the program reads the
+ * secret leaves through Pulumi's secret-aware API only (`lib/load.ts`), never from the parsed config.
+ */
+export const SECRET_SECTIONS: readonly string[] = ['tls'];
+
 /** Whether top-level key `key` may be marked secret: it is, or holds, a secret field. */
 export function mayBeSecret(key: string): boolean {
-  return SECRET_FIELDS.some((f) => f.path === key || f.path.startsWith(`${key}.`));
+  return SECRET_SECTIONS.includes(key) || SECRET_FIELDS.some((f) => f.path === key || f.path.startsWith(`${key}.`));
 }

@@ -46,6 +46,9 @@ export function checkHostnames(gitlab: readonly GitlabInstanceTopology[], rocket
 export function publishedPorts(config: KytesConfig, gitlab: readonly GitlabInstanceTopology[]): PublishedPort[] {
   return [
     { owner: 'kytes:proxy.httpPort', bindAddress: config.proxy.bindAddress, port: config.proxy.httpPort },
+    ...(config.tls.mode === 'off'
+      ? []
+      : [{ owner: 'kytes:proxy.httpsPort', bindAddress: config.proxy.bindAddress, port: config.proxy.httpsPort }]),
     ...gitlab.map((g, i) => ({
       owner: `kytes:gitlab.instances[${i}].sshPort`,
       bindAddress: g.sshBindAddress,
@@ -136,9 +139,14 @@ export function checkConnectionBudget(pg: PostgresTopology): string[] {
 
 export function checkProxy(config: KytesConfig): string[] {
   const scheme = config.proxy.publicScheme;
-  if (scheme === 'https' && config.proxy.publicPort === undefined && config.proxy.httpPort === 443) {
+  if (
+    config.tls.mode === 'off' &&
+    scheme === 'https' &&
+    config.proxy.publicPort === undefined &&
+    config.proxy.httpPort === 443
+  ) {
     return [
-      'kytes:proxy.httpPort: 443 with publicScheme https; Kytes does not terminate TLS: publish nginx on another port behind the TLS proxy',
+      'kytes:proxy.httpPort: 443 with publicScheme https and kytes:tls.mode off; nginx would serve plain HTTP on 443: set kytes:tls.mode to files or acme, or publish nginx on another port behind the TLS proxy',
     ];
   }
   return [];

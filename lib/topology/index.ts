@@ -25,6 +25,7 @@ import {
   checkSubnetCapacity,
 } from './limits';
 import { deriveRocketchat } from './rocketchat';
+import { checkTls, deriveTls } from './tls';
 import { Topology, TopologyError } from './types';
 import { resolveVersions } from './versions';
 
@@ -33,24 +34,30 @@ export { defaultSubnet, externalUrl } from './common';
 export { connectionBudget, instanceConnections } from './data';
 export { GITLAB_MEMORY_MB, GITLAB_SHM_MB, gitlabTuning, pumaWorkersFor } from './gitlab';
 export { ROCKETCHAT_PROBE_TIMEOUT_SECONDS } from './rocketchat';
+export { ACME_WEBROOT, PEM_DIR, TLS_DIR } from './tls';
 
 /**
  * The one place where names and ports are decided. {@link deriveTopology} is pure: the same config and
  * stack give the same topology, and every component, template and script reads its names from here.
  * Each service's part is derived in its own file; cross-field rules are in `checks.ts`.
  */
-export function deriveTopology(config: KytesConfig, stack: string): Topology {
+export function deriveTopology(config: KytesConfig, stack: string, now: Date = new Date()): Topology {
   const prefix = config.prefix ?? `kytes-${stack}`.toLowerCase().replace(/[^a-z0-9-]/g, '-');
-  const scheme = config.proxy.publicScheme;
+  // Kytes terminating TLS makes every URL https on the HTTPS port; with TLS off, https means a proxy in front.
+  const terminates = config.tls.mode !== 'off';
+  const scheme = terminates ? 'https' : (config.proxy.publicScheme ?? 'http');
   const s: StackBasics = {
     prefix,
     domain: config.domain,
     scheme,
-    publicPort: config.proxy.publicPort ?? (scheme === 'https' ? 443 : config.proxy.httpPort),
+    publicPort:
+      config.proxy.publicPort ??
+      (terminates ? config.proxy.httpsPort : scheme === 'https' ? 443 : config.proxy.httpPort),
   };
   const { versions, problems: versionProblems } = resolveVersions(config);
   const gitlab = deriveGitlab(config, s, versions.gitlab);
   const { rocketchat, mongo } = deriveRocketchat(config, s);
+  const tls = deriveTls(config, s, [...gitlab.map((g) => g.hostname), ...(rocketchat ? [rocketchat.hostname] : [])]);
   const published = publishedPorts(config, gitlab);
   const postgres = derivePostgres(config, s, gitlab);
 
@@ -64,6 +71,7 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
     ...(versionProblems.length === 0 ? checkVersions(versions) : []),
     ...checkConnectionBudget(postgres),
     ...checkProxy(config),
+    ...checkTls(config, tls, scheme, now),
   ];
   if (problems.length > 0) throw new TopologyError(problems);
 
@@ -79,7 +87,8 @@ export function deriveTopology(config: KytesConfig, stack: string): Topology {
     gitlab,
     mongo,
     rocketchat,
-    nginx: deriveNginx(config, s, gitlab, rocketchat),
+    nginx: deriveNginx(config, s, gitlab, rocketchat, tls),
+    tls,
     ops: deriveOps(config, s),
     published,
     versions,

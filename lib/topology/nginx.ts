@@ -1,6 +1,6 @@
 import { KytesConfig } from '../config';
 import { StackBasics } from './common';
-import { GitlabInstanceTopology, NginxServer, NginxTopology, RocketchatTopology } from './types';
+import { GitlabInstanceTopology, NginxServer, NginxTopology, RocketchatTopology, TlsTopology } from './types';
 
 /** One server block per GitLab instance and one for Rocket.Chat, each routed to its container alias. */
 export function deriveNginx(
@@ -8,7 +8,9 @@ export function deriveNginx(
   s: StackBasics,
   gitlab: readonly GitlabInstanceTopology[],
   rocketchat: RocketchatTopology | undefined,
+  tls: TlsTopology,
 ): NginxTopology {
+  const certificate = (host: string) => tls.certificates.find((c) => c.hostname === host);
   const servers: NginxServer[] = [
     ...gitlab.map((g) => ({
       kind: 'gitlab' as const,
@@ -18,6 +20,7 @@ export function deriveNginx(
       clientMaxBodySize: '0',
       // Omnibus' own nginx gives GitLab 3600 s (nginx_helper.rb `proxy_read_timeout`): long Git pushes.
       readTimeoutSeconds: 3600,
+      tls: certificate(g.hostname),
     })),
     ...(rocketchat
       ? [
@@ -28,6 +31,7 @@ export function deriveNginx(
             upstream: rocketchat.upstream,
             clientMaxBodySize: '200m',
             readTimeoutSeconds: 300,
+            tls: certificate(rocketchat.hostname),
           },
         ]
       : []),
@@ -45,6 +49,15 @@ export function deriveNginx(
     publicPort: s.publicPort,
     servers,
     resolver: '127.0.0.11',
+    hstsMaxAge: tls.hsts?.maxAge,
+    https:
+      tls.mode === 'off'
+        ? undefined
+        : {
+            listenPort: config.proxy.httpsPort,
+            publishedPort: config.proxy.httpsPort,
+            acmeWebroot: tls.acme?.webroot.containerPath,
+          },
   };
 }
 

@@ -156,6 +156,62 @@ export interface NginxServer {
   readonly clientMaxBodySize: string;
   /** `proxy_read_timeout`: GitLab's own nginx allows 3600 s for Git over HTTP. */
   readonly readTimeoutSeconds: number;
+  /** The certificate served for `serverName` when nginx terminates TLS. */
+  readonly tls?: ServedCertificate;
+}
+
+/** Where one served hostname's certificate comes from and where nginx reads it. */
+export interface ServedCertificate {
+  readonly hostname: string;
+  /** Inside the nginx container: the chain, leaf first. */
+  readonly certificatePath: string;
+  readonly keyPath: string;
+  /**
+   * `acme`: issued by certbot into the TLS volume; `host`: files on the Docker host, checked and copied
+   * into the TLS volume by `kytes-tls`; `pem`: `kytes:tls.certificates[entry]` PEM text, uploaded as a secret.
+   */
+  readonly source:
+    | { readonly kind: 'acme' }
+    | { readonly kind: 'host'; readonly entry: number; readonly certificateFile: string; readonly keyFile: string }
+    | { readonly kind: 'pem'; readonly entry: number };
+  /** Render `ssl_stapling on` (nginx skips it, with a warning, for a certificate without OCSP responder). */
+  readonly stapling: boolean;
+}
+
+export interface AcmeTopology {
+  readonly email: string;
+  readonly directoryUrl: string;
+  /** Not one of Let's Encrypt's directories: special-use hostnames are allowed, `caBundle` too. */
+  readonly custom: boolean;
+  /** PEM of the CA(s) that sign the private ACME server's HTTPS certificate (public data). */
+  readonly caBundle?: string;
+  /** The certbot image run on the Docker host. */
+  readonly image: string;
+  /** HTTP-01 challenges: written by certbot, served read-only by nginx on port 80. Not retained. */
+  readonly webroot: Volume;
+  /** certbot's `--config-dir` inside the TLS volume: account key, lineages, renewal settings. */
+  readonly configDir: string;
+}
+
+/** HTTPS as derived from `kytes:tls`; `mode: 'off'` has no certificate. */
+export interface TlsTopology {
+  readonly mode: 'off' | 'files' | 'acme';
+  /** One per served hostname, in nginx server order. */
+  readonly certificates: readonly ServedCertificate[];
+  readonly minValidDays: number;
+  readonly hsts?: { readonly maxAge: number };
+  /** Retained volume (ACME account and certificates, copies of host files); read-only in nginx. */
+  readonly volume?: Volume;
+  readonly acme?: AcmeTopology;
+  /** The `kytes-tls` script on the Docker host (status, renewal) and its cron file, installed with `volume`. */
+  readonly host?: {
+    readonly scriptsDir: string;
+    readonly script: string;
+    readonly cronFile: string;
+    /** Five-field cron: ACME renewal, or re-reading host files. */
+    readonly schedule: string;
+    readonly logFile: string;
+  };
 }
 
 export interface NginxTopology {
@@ -178,6 +234,21 @@ export interface NginxTopology {
   readonly variablesHashBucketSize: number;
   /** Docker's embedded DNS: upstreams are resolved per request so nginx starts while one is down. */
   readonly resolver: string;
+  /**
+   * Strict-Transport-Security max-age sent on every proxied response; absent: none. Either way the
+   * upstreams' own header is removed (GitLab's bundled nginx sends a two-year one by default).
+   */
+  readonly hstsMaxAge?: number;
+  /**
+   * Present when nginx terminates TLS: HTTPS on `listenPort` (published the same), while `listenPort`
+   * above keeps plain HTTP for ACME challenges, the health check and the redirect to HTTPS.
+   */
+  readonly https?: {
+    readonly listenPort: number;
+    readonly publishedPort: number;
+    /** Served on port 80 under `/.well-known/acme-challenge/` (acme mode). */
+    readonly acmeWebroot?: string;
+  };
 }
 
 export interface OpsTopology {
@@ -234,6 +305,7 @@ export interface Topology {
   readonly mongo?: MongoTopology;
   readonly rocketchat?: RocketchatTopology;
   readonly nginx: NginxTopology;
+  readonly tls: TlsTopology;
   readonly ops: OpsTopology;
   readonly published: readonly PublishedPort[];
   readonly versions: StackVersions;

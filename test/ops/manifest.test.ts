@@ -82,6 +82,23 @@ const CORPUS: Record<string, [string, boolean]> = {
     true,
   ],
   'iac.version null': [edited((m) => (m.iac.version = null)), true],
+  'with the TLS volume': [
+    edited((m) => {
+      m.tls = { volume: 'kytes-prod-tls', archive: 'tls.tar' };
+      m.artifacts.push({ file: 'tls.tar', size: 10240, sha256: SHA });
+    }),
+    true,
+  ],
+  'tls null': [edited((m) => (m.tls = null)), true],
+  'tls as a string': [edited((m) => (m.tls = 'kytes-prod-tls')), false],
+  'TLS archive with a directory': [
+    edited((m) => {
+      m.tls = { volume: 'kytes-prod-tls', archive: '../tls.tar' };
+      m.artifacts.push({ file: 'tls.tar', size: 10240, sha256: SHA });
+    }),
+    false,
+  ],
+  'TLS archive not listed': [edited((m) => (m.tls = { volume: 'kytes-prod-tls', archive: 'tls.tar' })), false],
   'an id without label': [edited((m) => (m.id = '20261122T040000Z')), true],
   'formatVersion written 1.0': [
     JSON.stringify(goodManifest()).replace('"formatVersion":1', '"formatVersion":1.0'),

@@ -17,6 +17,8 @@ export const IMAGES = {
   postgres: 'kytes-test/postgres:bookworm',
   nginx: 'kytes-test/nginx:bookworm',
   redis: 'kytes-test/redis:bookworm',
+  /** certbot (the entrypoint, as in certbot/certbot), openssl, pebble and dnsmasq. */
+  acme: 'kytes-test/acme:bookworm',
 } as const;
 
 export interface DockerOptions {
@@ -161,6 +163,8 @@ export interface RunSpec {
   aliases?: string[];
   env?: Record<string, string>;
   mounts?: Mount[];
+  /** Replaces the image ENTRYPOINT. Default: the image's. */
+  entrypoint?: string;
   /** Replaces the image CMD (the ENTRYPOINT still runs). */
   cmd?: string[];
   ports?: PortSpec[];
@@ -194,6 +198,7 @@ export class Sandbox {
     const args = ['run', '-d', '--name', spec.name, '--label', 'io.kytes.integration-test=1'];
     if (spec.network) args.push('--network', spec.network);
     for (const a of spec.aliases ?? []) args.push('--network-alias', a);
+    if (spec.entrypoint !== undefined) args.push('--entrypoint', spec.entrypoint);
     for (const [k, v] of Object.entries(spec.env ?? {})) args.push('-e', `${k}=${v}`);
     for (const m of spec.mounts ?? []) {
       args.push(

@@ -38,8 +38,9 @@ declare -A PKGS=(
   [postgres]="postgresql postgresql-contrib"
   [nginx]="nginx"
   [redis]="redis-server"
+  [acme]="certbot openssl pebble dnsmasq-base"
 )
-NAMES=(base postgres nginx redis)
+NAMES=(base postgres nginx redis acme)
 todo=()
 for n in "${NAMES[@]}"; do
   if [ "${KYTES_REBUILD_IMAGES:-0}" != 1 ] && docker image inspect "kytes-test/$n:$TAG" >/dev/null 2>&1; then
@@ -170,6 +171,14 @@ mkdir -p /data && chown redis:redis /data
 SH
 )
 
+# acme: certbot as the certbot/certbot image runs it (ENTRYPOINT certbot, openssl beside it), plus the
+# ACME test server pebble and dnsmasq to resolve a stack's hostnames for it (tests override the entrypoint).
+SETUP[acme]=$(cat <<'SH'
+$APT_INSTALL certbot openssl pebble dnsmasq-base >/dev/null
+certbot --version && pebble -version 2>/dev/null || true
+SH
+)
+
 # The official postgres entrypoint contract, reduced to what kytes relies on.
 write_pg_entrypoint() {
   cat >"$1/usr/local/bin/kytes-pg-entrypoint" <<'SH'
@@ -253,6 +262,7 @@ import_image() { # $1 = name, $2 = rootfs
     nginx) ch+=(--change 'CMD ["nginx", "-g", "daemon off;"]' --change 'EXPOSE 80') stopsig=SIGQUIT ;;
     redis) ch+=(--change 'WORKDIR /data' --change 'VOLUME /data' --change 'USER redis' --change 'EXPOSE 6379'
       --change 'CMD ["redis-server", "--protected-mode", "no"]') ;;
+    acme) ch+=(--change 'ENTRYPOINT ["certbot"]' --change 'VOLUME /etc/letsencrypt /var/lib/letsencrypt') ;;
   esac
   tar -C "$root" --numeric-owner --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' -c . |
     docker import "${ch[@]}" - "$ref" >/dev/null
