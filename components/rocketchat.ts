@@ -67,6 +67,9 @@ export class RocketChat extends pulumi.ComponentResource {
         ADMIN_NAME: args.admin.name,
         ADMIN_EMAIL: args.admin.email,
         OVERWRITE_SETTING_Show_Setup_Wizard: 'completed',
+        // The stored Site_Url setting, not ROOT_URL, is what the server and clients use once set
+        // (the server watches the Site_Url setting): pinning it keeps rule 5 true after a URL change (HTTPS).
+        OVERWRITE_SETTING_Site_Url: rc.rootUrl,
         // /livez thresholds (see topology.rocketchat.liveness): healthy = alive and connected to MongoDB.
         HEAP_USAGE_PERCENT: String(rc.liveness.heapUsageRatio),
         EVENT_LOOP_LAG_MS: String(rc.liveness.eventLoopLagMs),

@@ -305,6 +305,7 @@ describe('RocketChat', () => {
       'HEAP_USAGE_PERCENT=1',
       `MONGO_URL=mongodb://rocketchat:${pw('mongo/rocketchat')}@mongo-0:27017/rocketchat?replicaSet=rs0&authSource=admin`,
       'OVERWRITE_SETTING_Show_Setup_Wizard=completed',
+      'OVERWRITE_SETTING_Site_Url=http://rocketchat.kytes.localhost:8080',
       'PORT=3000',
       'ROOT_URL=http://rocketchat.kytes.localhost:8080',
       'TZ=UTC',

@@ -106,10 +106,11 @@ describe('dependency rules hold for generated configs', () => {
             const ssh = (target.inputs.ports as Array<{ internal: number; external: number }>)[0];
             expect(Number(rb(gitlabRb, "gitlab_rails['gitlab_shell_ssh_port']"))).toBe(ssh.external);
           } else {
-            // Rule 3: Rocket.Chat's PORT is its proxy_pass port; rule 5 for ROOT_URL.
+            // Rule 3: Rocket.Chat's PORT is its proxy_pass port; rule 5 for ROOT_URL and the stored Site URL.
             expect(target.name).toBe('kytes-prop-rocketchat-container');
             expect(Number(env.PORT)).toBe(s.port);
             expect(new URL(env.ROOT_URL).hostname).toBe(s.serverName);
+            expect(env.OVERWRITE_SETTING_Site_Url).toBe(env.ROOT_URL);
           }
         }
         expect(new Set(servers.map((s) => s.serverName)).size).toBe(servers.length);
