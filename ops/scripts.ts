@@ -44,6 +44,9 @@ export interface OpsOptions {
   readonly healthTimeoutSeconds?: number;
 }
 
+/** GitLab's default `backup_path`, relative to its data path (`/var/opt/gitlab/backups`); Kytes does not change it. */
+const GITLAB_BACKUP_SUBDIR = 'backups';
+
 const OFF_HOST = /^(\/[^\s]*|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\/[^\s]*)$/;
 
 /** The retention and off-host part of {@link OpsOptions}, from the `kytes:backup.*` config. */
@@ -112,8 +115,9 @@ function view(t: Topology, o: OpsOptions) {
     dirty: o.projectDirty ? 'true' : 'false',
     version: o.projectVersion ?? '',
     postgres: { container: t.postgres.container, superuser: t.postgres.superuser },
-    gitlab: t.gitlab.map((g) => ({ name: g.name, container: g.container })),
-    gitlabBackupPath: `${first.volumes.data.containerPath}/backups`,
+    gitlab: t.gitlab.map((g) => ({ name: g.name, container: g.container, dataVolume: g.volumes.data.name })),
+    gitlabBackupPath: `${first.volumes.data.containerPath}/${GITLAB_BACKUP_SUBDIR}`,
+    gitlabBackupSubdir: GITLAB_BACKUP_SUBDIR,
     gitlabConfigPath: first.volumes.config.containerPath,
     mongoMembers: t.mongo ? t.mongo.members.map((m) => m.container) : [],
     mongoPort: String(t.mongo?.port ?? ''),

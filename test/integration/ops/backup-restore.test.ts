@@ -128,11 +128,11 @@ describe('kytes-backup on a running stack', () => {
     expect(fs.readdirSync(BACKUPS).sort()).toEqual(['.lock', id, 'invocations.jsonl']);
     expect(fs.readdirSync(path.join(BACKUPS, id)).sort()).toEqual([
       'gitlab-main-etc.tar',
-      'gitlab-main.tar',
+      'gitlab-main.tar.zst',
       'gitlab-team-etc.tar',
-      'gitlab-team.tar',
+      'gitlab-team.tar.zst',
       'manifest.json',
-      'mongo-rocketchat.archive.gz',
+      'mongo-rocketchat.archive.zst',
       'postgres-globals.sql',
       'rocketchat-uploads.tar',
       'verified',
@@ -155,7 +155,7 @@ describe('kytes-backup on a running stack', () => {
       project: 'kytes',
       iac: { commit: 'c0ffee1', dirty: true, version: '0.1.0' },
       format: 'kytes-backup',
-      formatVersion: 1,
+      formatVersion: 2,
     });
     expect(m.host).toEqual({
       hostname: os.hostname(),
@@ -166,22 +166,27 @@ describe('kytes-backup on a running stack', () => {
         instance: 'main',
         container: MAIN.container,
         version: '19.3.0',
-        archive: 'gitlab-main.tar',
+        archive: 'gitlab-main.tar.zst',
         config: 'gitlab-main-etc.tar',
+        archiveCompression: 'zstd',
+        innerCompression: 'none',
       },
       {
         instance: 'team',
         container: TEAM.container,
         version: '19.3.0',
-        archive: 'gitlab-team.tar',
+        archive: 'gitlab-team.tar.zst',
         config: 'gitlab-team-etc.tar',
+        archiveCompression: 'zstd',
+        innerCompression: 'none',
       },
     ]);
     expect(m.mongo).toEqual({
       replicaSet: 'rs0',
       primary: MONGO.members[1].container,
       database: 'rocketchat',
-      archive: 'mongo-rocketchat.archive.gz',
+      archive: 'mongo-rocketchat.archive.zst',
+      compression: 'zstd',
     });
     expect(m.rocketchatUploads).toEqual({ volume: RC.uploads.name, archive: 'rocketchat-uploads.tar' });
     expect(m.postgres).toEqual({ container: t.postgres.container, globals: 'postgres-globals.sql' });
@@ -212,7 +217,7 @@ describe('kytes-backup on a running stack', () => {
     for (const g of t.gitlab) {
       expect(await calls(g.container, 'gitlab')).toEqual([
         'container start',
-        `gitlab-backup create BACKUP=${id}-${g.name} STRATEGY=copy GZIP_RSYNCABLE=yes CRON=1 | GITLAB_ASSUME_YES=`,
+        `gitlab-backup create BACKUP=${id}-${g.name} STRATEGY=copy CRON=1 | GITLAB_ASSUME_YES= COMPRESS_CMD=tee DECOMPRESS_CMD=`,
       ]);
       // The archive copied out is removed from GitLab's backup directory.
       expect(await execIn(g.container, ['ls', '-A', '/var/opt/gitlab/backups'])).toBe('');
@@ -225,7 +230,7 @@ describe('kytes-backup on a running stack', () => {
     expect(await calls(MONGO.members[0].container, 'mongo')).toEqual([hello]);
     expect(await calls(MONGO.members[1].container, 'mongo')).toEqual([
       hello,
-      'mongodump --host=127.0.0.1 --port=27017 --username=root --password=<root password> --authenticationDatabase=admin --readPreference=primary --db=rocketchat --archive --gzip --quiet',
+      'mongodump --host=127.0.0.1 --port=27017 --username=root --password=<root password> --authenticationDatabase=admin --readPreference=primary --db=rocketchat --archive --quiet',
     ]);
     expect(await calls(MONGO.members[2].container, 'mongo')).toEqual([]);
   });
@@ -261,19 +266,19 @@ describe('kytes-backup on a running stack', () => {
     }
     expect(fs.existsSync(path.join(OFFHOST, id, 'verified'))).toBe(true);
     // A damaged copy at the destination is detected and replaced by a verified one.
-    fs.appendFileSync(path.join(OFFHOST, id, 'gitlab-main.tar'), 'x');
-    const size = manifestOf(id).artifacts.find((a) => a.file === 'gitlab-main.tar')!.size;
+    fs.appendFileSync(path.join(OFFHOST, id, 'gitlab-main.tar.zst'), 'x');
+    const size = manifestOf(id).artifacts.find((a) => a.file === 'gitlab-main.tar.zst')!.size;
     const again = await runOps(BIN, 'kytes-offhost-copy', [id], ENV);
     expect({ status: again.status, stderr: again.stderr }).toEqual({
       status: 0,
       stderr:
-        `kytes-offhost-copy: the copy at ${OFFHOST}/${id} does not verify (gitlab-main.tar: ${size + 1} bytes, the manifest says ${size} (truncated or altered)); replacing it\n` +
+        `kytes-offhost-copy: the copy at ${OFFHOST}/${id} does not verify (gitlab-main.tar.zst: ${size + 1} bytes, the manifest says ${size} (truncated or altered)); replacing it\n` +
         `kytes-offhost-copy: copied ${id} to ${OFFHOST}/${id} and verified it there\n`,
     });
     expect(
       fs
-        .readFileSync(path.join(OFFHOST, id, 'gitlab-main.tar'))
-        .equals(fs.readFileSync(path.join(BACKUPS, id, 'gitlab-main.tar'))),
+        .readFileSync(path.join(OFFHOST, id, 'gitlab-main.tar.zst'))
+        .equals(fs.readFileSync(path.join(BACKUPS, id, 'gitlab-main.tar.zst'))),
     ).toBe(true);
     const same = await runOps(BIN, 'kytes-offhost-copy', [id], ENV);
     expect({ status: same.status, stderr: same.stderr }).toEqual({
@@ -384,14 +389,14 @@ describe('kytes-backup on a running stack', () => {
           'gitlab-ctl stop puma',
           'gitlab-ctl stop sidekiq',
           'gitlab-ctl status',
-          `gitlab-backup restore BACKUP=${id}-${g.name} | GITLAB_ASSUME_YES=1`,
+          `gitlab-backup restore BACKUP=${id}-${g.name} | GITLAB_ASSUME_YES=1 COMPRESS_CMD= DECOMPRESS_CMD=tee`,
           'container start',
           'gitlab-rake gitlab:check SANITIZE=true',
         ]);
         expect(await execIn(g.container, ['ls', '-A', '/var/opt/gitlab/backups'])).toBe('');
       }
       expect((await calls(MONGO.members[1].container, 'mongo')).slice(-1)).toEqual([
-        'mongorestore --host=127.0.0.1 --port=27017 --username=root --password=<root password> --authenticationDatabase=admin --drop --archive --gzip --nsInclude=rocketchat.* --quiet',
+        'mongorestore --host=127.0.0.1 --port=27017 --username=root --password=<root password> --authenticationDatabase=admin --drop --archive --nsInclude=rocketchat.* --quiet',
       ]);
     });
 
@@ -430,23 +435,23 @@ describe('kytes-backup on a running stack', () => {
         [
           'tampered artifact (one byte flipped, same size)',
           async () => {
-            const f = path.join(dir(), 'gitlab-main.tar');
+            const f = path.join(dir(), 'gitlab-main.tar.zst');
             const b = fs.readFileSync(f);
             b[Math.floor(b.length / 2)] ^= 0xff;
             fs.writeFileSync(f, b);
           },
-          () => 'the backup does not verify: gitlab-main.tar: sha256 differs from the manifest (altered)',
+          () => 'the backup does not verify: gitlab-main.tar.zst: sha256 differs from the manifest (altered)',
           async () => undefined,
         ],
         [
           'truncated artifact',
           async () => {
-            const f = path.join(dir(), 'mongo-rocketchat.archive.gz');
+            const f = path.join(dir(), 'mongo-rocketchat.archive.zst');
             fs.truncateSync(f, fs.statSync(f).size - 100);
           },
           () => {
-            const size = manifestOf(id).artifacts.find((a) => a.file === 'mongo-rocketchat.archive.gz')!.size;
-            return `the backup does not verify: mongo-rocketchat.archive.gz: ${size - 100} bytes, the manifest says ${size} (truncated or altered)`;
+            const size = manifestOf(id).artifacts.find((a) => a.file === 'mongo-rocketchat.archive.zst')!.size;
+            return `the backup does not verify: mongo-rocketchat.archive.zst: ${size - 100} bytes, the manifest says ${size} (truncated or altered)`;
           },
           async () => undefined,
         ],
@@ -457,9 +462,9 @@ describe('kytes-backup on a running stack', () => {
           async () => undefined,
         ],
         [
-          'invalid manifest (format version 2)',
-          async () => editManifest((m) => (m.formatVersion = 2)),
-          () => 'the backup does not verify: formatVersion: must be 1, the format this Kytes reads',
+          'invalid manifest (format version 3)',
+          async () => editManifest((m) => (m.formatVersion = 3)),
+          () => 'the backup does not verify: formatVersion: must be 1 or 2, the formats this Kytes reads',
           async () => undefined,
         ],
         [

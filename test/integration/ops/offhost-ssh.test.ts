@@ -143,9 +143,9 @@ describe('kytes-offhost-copy to user@host:/path (rsync over SSH, KYTES_OFFHOST_S
   it.each<[string, string, (dir: string) => void]>([
     [
       'one byte flipped (same size and time: only a checksum sees it)',
-      'gitlab-main.tar: FAILED',
+      'gitlab-main.tar.zst: FAILED',
       (dir) => {
-        const f = path.join(dir, 'gitlab-main.tar');
+        const f = path.join(dir, 'gitlab-main.tar.zst');
         const { mtime } = fs.statSync(f);
         const b = fs.readFileSync(f);
         b[Math.floor(b.length / 2)] ^= 0xff;
