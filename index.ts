@@ -11,6 +11,7 @@ import { loadStack } from './lib/load';
 import { BackupOps } from './ops/backupOps';
 import { opsOptionsFromConfig, projectGitState, renderOpsScripts } from './ops/scripts';
 import { deriveStackSecrets } from './lib/secrets';
+import { isResticOffHost } from './lib/config/offhost';
 
 // Wiring only: every name, port and URL below comes from the topology.
 const { config, topology: t, masterSecret } = loadStack();
@@ -94,6 +95,8 @@ const ops = new BackupOps(`${t.prefix}-ops`, {
   backupTrigger: config.backup.trigger,
   restoreFrom: config.restore.from,
   gitlabContainers: Object.fromEntries(t.gitlab.map((g, i) => [g.name, gitlab[i].container])),
+  resticPassword:
+    config.backup.offHost !== undefined && isResticOffHost(config.backup.offHost) ? secrets.restic : undefined,
   dependsOn: [
     postgres.container,
     postgres.setup,
@@ -138,4 +141,6 @@ export const backups = {
   scriptsDir: ops.scriptsDir,
   cronFile: ops.cronFile,
   lastOnDemandBackup: ops.lastBackupId,
+  // For restic run by hand (docs/operations.md): the repository's password, as a Pulumi secret.
+  resticPassword: ops.resticPasswordFile ? secrets.restic : undefined,
 };

@@ -1,16 +1,18 @@
 import { execFileSync } from 'child_process';
 import type { KytesConfig } from '../lib/config';
+import { isResticOffHost, RESTIC_FORMS, resticRepository } from '../lib/config/offhost';
 import { MONGO_ROOT_USER_ENV, MONGO_SECRET_ENV } from '../lib/mongo';
 import { renderTemplate } from '../lib/render';
 import type { Topology } from '../lib/topology';
 
 /**
  * The ops scripts installed on the Docker host (into `t.ops.scriptsDir`), rendered from
- * `templates/ops/` with every name taken from the topology. They need no secret from Pulumi: the
- * containers already hold what the dumps need (PostgreSQL's local socket, Mongo's root login in
- * its container environment). Host requirements: bash 4.4+, coreutils, util-linux (flock), tar,
- * awk, sed, jq, the docker CLI; rsync and ssh only for an `user@host:/path` off-host target
- * (`KYTES_OFFHOST_SSH` on the host overrides the SSH command: port, key, known_hosts). openssl is
+ * `templates/ops/` with every name taken from the topology. They hold no secret: the containers
+ * already hold what the dumps need (PostgreSQL's local socket, Mongo's root login in its container
+ * environment), and restic reads its password from `t.ops.resticPasswordFile`, which `BackupOps`
+ * writes. Host requirements: bash 4.4+, coreutils, util-linux (flock), tar, awk, sed, jq, zstd, the
+ * docker CLI; rsync and ssh only for an `user@host:/path` off-host target (`KYTES_OFFHOST_SSH` on the
+ * host overrides the SSH command: port, key, known_hosts), restic only for a `restic:` one. openssl is
  * optional: checksums use it when present (several times faster than coreutils' sha256sum).
  */
 
@@ -22,6 +24,7 @@ export const OPS_SCRIPTS = [
   'kytes-backups',
   'kytes-prune',
   'kytes-offhost-copy',
+  'kytes-offhost-fetch',
 ] as const;
 export type OpsScriptName = (typeof OPS_SCRIPTS)[number];
 
@@ -32,7 +35,10 @@ export interface OpsOptions {
   readonly keepDaily: number;
   /** ISO weeks whose newest backup is kept (`kytes:backup.keepWeekly`). */
   readonly keepWeekly: number;
-  /** Second location, an absolute path or `user@host:/path` (`kytes:backup.offHost`). Default none. */
+  /**
+   * Second location (`kytes:backup.offHost`): an absolute path, `user@host:/path` (rsync over SSH), or
+   * `restic:<repository>` (lib/config/offhost.ts). Default none.
+   */
   readonly offHost?: string;
   /** Git commit of the IaC that rendered the scripts; recorded in every manifest. */
   readonly projectCommit: string;
@@ -94,8 +100,10 @@ function check(options: OpsOptions): void {
   count('keepDaily', options.keepDaily, 0);
   count('keepWeekly', options.keepWeekly, 0);
   count('healthTimeoutSeconds', options.healthTimeoutSeconds ?? 1800, 1);
-  if (options.offHost !== undefined && !OFF_HOST.test(options.offHost)) {
-    problems.push(`offHost: "${options.offHost}" is neither an absolute path nor user@host:/path`);
+  if (options.offHost !== undefined && !OFF_HOST.test(options.offHost) && !isResticOffHost(options.offHost)) {
+    problems.push(
+      `offHost: "${options.offHost}" is neither an absolute path, user@host:/path nor a restic repository (${RESTIC_FORMS})`,
+    );
   }
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(options.projectCommit))
     problems.push(`projectCommit: "${options.projectCommit}" is not a commit id`);
@@ -139,6 +147,8 @@ function view(t: Topology, o: OpsOptions) {
     keepDaily: o.keepDaily,
     keepWeekly: o.keepWeekly,
     offHost: o.offHost ?? '',
+    resticRepository: o.offHost === undefined ? '' : (resticRepository(o.offHost)?.repository ?? ''),
+    resticPasswordFile: t.ops.resticPasswordFile,
     healthTimeoutSeconds: o.healthTimeoutSeconds ?? 1800,
   };
 }

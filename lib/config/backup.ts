@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isCron } from './fields';
+import { isResticOffHost, RESTIC_FORMS } from './offhost';
 
 /** `kytes:backup`: scheduled and on-demand backups. */
 export const backupSection = z
@@ -31,11 +32,13 @@ export const backupSection = z
       .describe('Also keep the newest backup of each of the last N weeks. Default 4.'),
     offHost: z
       .string()
-      .regex(/^(\/[^\s]*|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\/[^\s]*)$/, {
-        error: 'an absolute path (mounted remote storage) or user@host:/path for rsync over SSH',
+      .refine((v) => /^(\/[^\s]*|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\/[^\s]*)$/.test(v) || isResticOffHost(v), {
+        error: `an absolute path (mounted remote storage), user@host:/path for rsync over SSH, or a restic repository (${RESTIC_FORMS})`,
       })
       .optional()
-      .describe('Second location each verified backup is copied to. Default none.'),
+      .describe(
+        'Second location each verified backup is copied to: a path, `user@host:/path` (rsync), or `restic:<repository>` (encrypted, deduplicated snapshots). Default none.',
+      ),
     trigger: z
       .string()
       .max(128)
