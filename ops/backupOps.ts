@@ -145,7 +145,7 @@ function removeScriptsScript(t: Topology, files: readonly string[]): string {
  * Writes the restic password from stdin into a root-only file: umask first, so it is never readable
  * by anyone else, not even for an instant; a temporary name, then a rename; nothing printed.
  */
-function installResticPasswordScript(t: Topology): string {
+export function installResticPasswordScript(t: Topology): string {
   const file = t.ops.resticPasswordFile;
   const dir = shQuote(file.slice(0, file.lastIndexOf('/')));
   const tmp = shQuote(`${file}.tmp`);
