@@ -18,7 +18,11 @@ export const MANIFEST_FORMAT = 'kytes-backup';
 export const MANIFEST_FORMAT_VERSION = 2;
 /** Every format this Kytes reads. */
 export const MANIFEST_FORMAT_VERSIONS = [1, 2] as const;
-/** How Kytes compressed a whole artifact file on the host. Absent in format 1: `none`. */
+/**
+ * How Kytes compressed a whole artifact file on the host. Absent in format 1: `none`. From format 2,
+ * GitLab's archive is `archive` decompressed followed by `archiveTail` (backup_information.yml and the
+ * tar end-of-archive blocks), kept apart so that the archive body of unchanged data deduplicates.
+ */
 export const ARCHIVE_COMPRESSIONS = ['zstd', 'none'] as const;
 /**
  * How GitLab compressed the task files inside its archive, i.e. the `DECOMPRESS_CMD` its restore needs:
@@ -71,6 +75,7 @@ export const manifestSchema = z
         container: text,
         version: z.string().regex(GITLAB_VERSION),
         archive: fileName,
+        archiveTail: fileName.optional(),
         config: fileName,
         archiveCompression: z.enum(ARCHIVE_COMPRESSIONS).optional(),
         innerCompression: z.enum(INNER_COMPRESSIONS).optional(),
@@ -134,7 +139,7 @@ export type Manifest = z.output<typeof manifestSchema>;
 /** Every file a manifest section points at; each must also be a checksummed artifact. */
 export function referencedFiles(m: Pick<Manifest, 'gitlab' | 'mongo' | 'rocketchatUploads' | 'postgres'>): string[] {
   return [
-    ...m.gitlab.flatMap((g) => [g.archive, g.config]),
+    ...m.gitlab.flatMap((g) => [g.archive, ...(g.archiveTail === undefined ? [] : [g.archiveTail]), g.config]),
     ...(m.mongo ? [m.mongo.archive] : []),
     ...(m.rocketchatUploads ? [m.rocketchatUploads.archive] : []),
     ...(m.postgres ? [m.postgres.globals] : []),

@@ -32,6 +32,7 @@ function goodManifest(): Manifest {
         container: 'kytes-prod-gitlab-main',
         version: '19.3.0',
         archive: 'gitlab-main.tar.zst',
+        archiveTail: 'gitlab-main.tail.tar',
         config: 'gitlab-main-etc.tar',
         archiveCompression: 'zstd',
         innerCompression: 'none',
@@ -49,6 +50,7 @@ function goodManifest(): Manifest {
     artifacts: [
       { file: 'postgres-globals.sql', size: 1234, sha256: SHA },
       { file: 'gitlab-main.tar.zst', size: 10240, sha256: SHA },
+      { file: 'gitlab-main.tail.tar', size: 2048, sha256: SHA },
       { file: 'gitlab-main-etc.tar', size: 20480, sha256: SHA },
       { file: 'mongo-rocketchat.archive.zst', size: 0, sha256: SHA },
       { file: 'rocketchat-uploads.tar', size: 10240, sha256: SHA },
@@ -115,6 +117,19 @@ const CORPUS: Record<string, [string, boolean]> = {
   'archiveCompression not a known one': [edited((m) => (m.gitlab[0].archiveCompression = 'xz')), false],
   'innerCompression as a command': [edited((m) => (m.gitlab[0].innerCompression = 'tee; rm -rf /')), false],
   'mongo compression upper-case': [edited((m) => (m.mongo.compression = 'ZSTD')), false],
+  'no archiveTail (one-piece archive) is allowed': [
+    edited((m) => {
+      delete m.gitlab[0].archiveTail;
+      m.artifacts = m.artifacts.filter((a: { file: string }) => a.file !== 'gitlab-main.tail.tar');
+    }),
+    true,
+  ],
+  'archiveTail not listed in artifacts': [
+    edited((m) => (m.artifacts = m.artifacts.filter((a: { file: string }) => a.file !== 'gitlab-main.tail.tar'))),
+    false,
+  ],
+  'archiveTail with a directory': [edited((m) => (m.gitlab[0].archiveTail = '../x.tar')), false],
+  'archiveTail null': [edited((m) => (m.gitlab[0].archiveTail = null)), false],
   'archiveCompression none is allowed': [edited((m) => (m.gitlab[0].archiveCompression = 'none')), true],
   'format version as a string': [edited((m) => (m.formatVersion = '1')), false],
   'another format': [edited((m) => (m.format = 'restic')), false],
@@ -231,6 +246,7 @@ describe('backup manifest schema: ops/manifest.ts (zod) and kytes-lib.sh (jq) ag
       ['gitlab', 0, 'version'],
       ['gitlab', 0, 'archive'],
       ['gitlab', 0, 'archiveCompression'],
+      ['gitlab', 0, 'archiveTail'],
       ['gitlab', 0, 'innerCompression'],
       ['mongo'],
       ['mongo', 'archive'],

@@ -128,8 +128,10 @@ describe('kytes-backup on a running stack', () => {
     expect(fs.readdirSync(BACKUPS).sort()).toEqual(['.lock', id, 'invocations.jsonl']);
     expect(fs.readdirSync(path.join(BACKUPS, id)).sort()).toEqual([
       'gitlab-main-etc.tar',
+      'gitlab-main.tail.tar',
       'gitlab-main.tar.zst',
       'gitlab-team-etc.tar',
+      'gitlab-team.tail.tar',
       'gitlab-team.tar.zst',
       'manifest.json',
       'mongo-rocketchat.archive.zst',
@@ -167,6 +169,7 @@ describe('kytes-backup on a running stack', () => {
         container: MAIN.container,
         version: '19.3.0',
         archive: 'gitlab-main.tar.zst',
+        archiveTail: 'gitlab-main.tail.tar',
         config: 'gitlab-main-etc.tar',
         archiveCompression: 'zstd',
         innerCompression: 'none',
@@ -176,6 +179,7 @@ describe('kytes-backup on a running stack', () => {
         container: TEAM.container,
         version: '19.3.0',
         archive: 'gitlab-team.tar.zst',
+        archiveTail: 'gitlab-team.tail.tar',
         config: 'gitlab-team-etc.tar',
         archiveCompression: 'zstd',
         innerCompression: 'none',
