@@ -27,7 +27,7 @@ const PORT = '(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|65
 
 const LOCAL = new RegExp(`^${ABS_PATH}$`);
 const SFTP = new RegExp(`^sftp:${USER}@${HOST}:${ABS_PATH}$`);
-const REST = new RegExp(`^rest:https?://${HOST}(?::${PORT})?(?:${ABS_PATH})?$`);
+const REST = new RegExp(`^rest:https?://${HOST}(?::${PORT})?(?:/|${ABS_PATH})?$`);
 
 export type ResticRepositoryKind = 'local' | 'sftp' | 'rest';
 
