@@ -95,7 +95,7 @@ const CORPUS: Record<string, [string, boolean]> = {
   'a GitLab EE version string': [edited((m) => (m.gitlab[0].version = '19.3.0-ee')), true],
   'format version 3': [edited((m) => (m.formatVersion = 3)), false],
   'format version 0': [edited((m) => (m.formatVersion = 0)), false],
-  'a format-1 manifest (no compression keys: gzip inside GitLab\'s archive and mongodump --gzip)': [
+  "a format-1 manifest (no compression keys: gzip inside GitLab's archive and mongodump --gzip)": [
     edited((m) => {
       m.formatVersion = 1;
       delete m.gitlab[0].archiveCompression;

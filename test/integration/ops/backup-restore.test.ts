@@ -1,4 +1,5 @@
-import { randomBytes } from 'crypto';
+import { spawn } from 'child_process';
+import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -419,6 +420,101 @@ describe('kytes-backup on a running stack', () => {
       expect(second.status).toBe(0);
       expect(second.stderr).toContain('kytes-restore: PostgreSQL: every recorded role exists; left unchanged\n');
       expect(await liveState(stack)).toEqual(before);
+    });
+
+    it("backs up and restores through docker exec when this host cannot see GitLab's volume", async () => {
+      const exec = { ...ENV, KYTES_VOLUME_ACCESS: 'exec' };
+      await new Promise((r) => setTimeout(r, 1100)); // a new id (ids have one-second resolution)
+      const backup = await runOps(BIN, 'kytes-backup', ['--no-offhost', '--no-prune'], exec);
+      expect(backup.status).toBe(0);
+      const streamed = lastLine(backup.stdout);
+      expect((await runOps(BIN, 'kytes-verify', [streamed], ENV)).status).toBe(0);
+      await psql(t, MAIN.database.name, 'DELETE FROM issues WHERE id % 2 = 0;\n');
+      const restore = await runOps(BIN, 'kytes-restore', [streamed], exec);
+      expect({ status: restore.status, last: lastLine(restore.stderr) }).toEqual({
+        status: 0,
+        last: `kytes-restore: stack itops restored from backup ${streamed}`,
+      });
+      expect(await liveState(stack)).toEqual(before);
+      for (const g of t.gitlab) expect(await execIn(g.container, ['ls', '-A', '/var/opt/gitlab/backups'])).toBe('');
+      fs.rmSync(path.join(BACKUPS, streamed), { recursive: true });
+    });
+
+    it("still restores a format-1 backup (gzip inside GitLab's archive, mongodump --gzip)", async () => {
+      // Made the way Kytes made backups before format 2: GitLab's defaults and mongodump's own --gzip.
+      await new Promise((r) => setTimeout(r, 1100));
+      const createdAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      const old = `${createdAt.replace(/[-:]/g, '')}-formatone`;
+      const dir = path.join(BACKUPS, old);
+      fs.mkdirSync(dir, { mode: 0o700 });
+      const v2 = manifestOf(id);
+      for (const f of [
+        'postgres-globals.sql',
+        'rocketchat-uploads.tar',
+        ...t.gitlab.map((g) => `gitlab-${g.name}-etc.tar`),
+      ])
+        fs.copyFileSync(path.join(BACKUPS, id, f), path.join(dir, f));
+      for (const g of t.gitlab) {
+        const inside = `/var/opt/gitlab/backups/${old}-${g.name}_gitlab_backup.tar`;
+        await execIn(g.container, ['gitlab-backup', 'create', `BACKUP=${old}-${g.name}`, 'STRATEGY=copy', 'CRON=1']);
+        await docker(['cp', `${g.container}:${inside}`, path.join(dir, `gitlab-${g.name}.tar`)]);
+        await execIn(g.container, ['rm', '-f', inside]);
+      }
+      const gz = await new Promise<Buffer>((resolve, reject) => {
+        const child = spawn('docker', [
+          'exec',
+          stack.mongoPrimary!,
+          'sh',
+          '-c',
+          'mongodump --username="$KYTES_MONGO_ROOT_USERNAME" --password="$KYTES_MONGO_ROOT_PASSWORD" --db=rocketchat --archive --gzip',
+        ]);
+        const chunks: Buffer[] = [];
+        child.stdout.on('data', (d: Buffer) => chunks.push(d));
+        child.on('close', (code) =>
+          code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`mongodump ${code}`)),
+        );
+      });
+      fs.writeFileSync(path.join(dir, 'mongo-rocketchat.archive.gz'), gz);
+      const files = fs.readdirSync(dir).sort();
+      const manifest = {
+        ...v2,
+        formatVersion: 1,
+        id: old,
+        createdAt,
+        completedAt: createdAt,
+        gitlab: v2.gitlab.map((g) => ({
+          instance: g.instance,
+          container: g.container,
+          version: g.version,
+          archive: `gitlab-${g.instance}.tar`,
+          config: g.config,
+        })),
+        mongo: { ...v2.mongo!, archive: 'mongo-rocketchat.archive.gz', compression: undefined },
+        artifacts: files.map((f) => ({
+          file: f,
+          size: fs.statSync(path.join(dir, f)).size,
+          sha256: createHash('sha256')
+            .update(fs.readFileSync(path.join(dir, f)))
+            .digest('hex'),
+        })),
+      };
+      fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+      expect((await runOps(BIN, 'kytes-verify', [old], ENV)).status).toBe(0);
+      await psql(t, TEAM.database.name, 'DROP TABLE issues;\n');
+      await execIn(stack.mongoPrimary!, ['bash', '-c', 'echo lost >/data/db/fake/rocketchat/rocketchat_message.bson']);
+      const callsBefore = await calls(MAIN.container, 'gitlab');
+      const restore = await runOps(BIN, 'kytes-restore', [old], ENV);
+      expect({ status: restore.status, last: lastLine(restore.stderr) }).toEqual({
+        status: 0,
+        last: `kytes-restore: stack itops restored from backup ${old}`,
+      });
+      expect(await liveState(stack)).toEqual(before);
+      // GitLab's default decompression (no DECOMPRESS_CMD), and mongorestore --gzip.
+      expect((await calls(MAIN.container, 'gitlab')).slice(callsBefore.length)).toContain(
+        `gitlab-backup restore BACKUP=${old}-main | GITLAB_ASSUME_YES=1 COMPRESS_CMD= DECOMPRESS_CMD=`,
+      );
+      expect((await calls(stack.mongoPrimary!, 'mongo')).slice(-1)[0]).toContain(' --drop --archive --gzip ');
+      fs.rmSync(dir, { recursive: true });
     });
 
     describe('refusals: a bad backup or a wrong target changes nothing', () => {

@@ -296,7 +296,9 @@ describe('off-host copies to a restic repository (kytes:backup.offHost restic:/p
     const run = await runOps(BIN, 'kytes-verify', [second], ENV);
     outputs.push(run.stdout, run.stderr);
     expect(run.status).toBe(1);
-    expect(lastLine(run.stderr)).toMatch(new RegExp(`^kytes-verify: error: backup ${second} does not verify: .*restic`));
+    expect(lastLine(run.stderr)).toMatch(
+      new RegExp(`^kytes-verify: error: backup ${second} does not verify: .*restic`),
+    );
     // The local copy itself is still good: only the off-host copy is reported.
     expect(run.stderr).toContain(`kytes-verify: backup ${second} verified: manifest valid`);
   });
