@@ -10,6 +10,8 @@
  *       packing + zstd on the host, /etc/gitlab, roles, checksums, manifest, verification, fsync, rename.
  *  (a0) GitLab's step alone, exactly as (a) runs it (`COMPRESS_CMD=tee gitlab-backup create … SKIP=tar`):
  *       what is left of (a) once Kytes' part is taken away, so (a) / (a0) is Kytes' overhead.
+ *  (a1) (a0) plus packing and compressing the files it left with the same tar and zstd commands as (a):
+ *       the compression GitLab's own gzip would do, moved to the host; (a) / (a1) is Kytes' bookkeeping.
  *  (g)  GitLab's step with GitLab's defaults (`gitlab-backup create`: gzip -1 inside, tar): for reference.
  *  (b)  raw `pg_dump -Fc` of the same database, inside the PostgreSQL container.
  *  (r)  Kytes' restore of the backup of (a): the real `kytes-restore` (checks and checksums, /etc/gitlab,
@@ -105,6 +107,7 @@ interface DatasetResult {
   dbBytes: number;
   kytesBackup: Runs;
   gitlabStep: Runs;
+  gitlabStepCompressed: Runs;
   gitlabDefault: Runs;
   pgDumpFc: Runs;
   kytesRestore: Runs;
@@ -211,7 +214,11 @@ VACUUM ANALYZE notes;
         throw new Error(`database is ${dbBytes} bytes, under 1 GiB: raise KYTES_BENCH_SCALE / KYTES_BENCH_ROWS`);
       const before = await tableSums();
       const dump = path.join(root, 'raw.dump');
-      const r: Record<string, number[]> = { a: [], a0: [], g: [], b: [], r: [], p1: [], p2: [] };
+      const r: Record<string, number[]> = { a: [], a0: [], a1: [], g: [], b: [], r: [], p1: [], p2: [] };
+      const staged = path.join(
+        (await docker(['volume', 'inspect', '-f', '{{.Mountpoint}}', g.volumes.data.name])).trim(),
+        'backups',
+      );
       const ids: string[] = [];
       let polls = 0;
       let unhealthy = 0;
@@ -243,6 +250,17 @@ VACUUM ANALYZE notes;
             ),
           ),
         );
+        // (a1): the compression GitLab's gzip would otherwise do, as Kytes does it: the same tar and zstd
+        // commands, on the files (a0) left, into a file on the same disk.
+        r.a1.push(
+          r.a0[r.a0.length - 1] +
+            timed('(a1 - a0) packing + zstd of those files, as Kytes does', () =>
+              sh(
+                `cd ${staged} && tar -b1 --sort=name --mtime=@0 --numeric-owner -cf - db repositories.tar uploads.tar.gz | head -c -1024 | zstd -q -1 -T0 --rsyncable -c >${path.join(root, 'a1.tar.zst')}`,
+              ),
+            ),
+        );
+        fs.rmSync(path.join(root, 'a1.tar.zst'));
         sh(
           `docker exec -w /var/opt/gitlab/backups ${g.container} rm -rf backup_information.yml db uploads.tar.gz repositories.tar`,
         );
@@ -296,6 +314,7 @@ VACUUM ANALYZE notes;
         dbBytes,
         kytesBackup: runsOf(r.a),
         gitlabStep: runsOf(r.a0),
+        gitlabStepCompressed: runsOf(r.a1),
         gitlabDefault: runsOf(r.g),
         pgDumpFc: runsOf(r.b),
         kytesRestore: runsOf(r.r),
@@ -346,13 +365,15 @@ function report(results: DatasetResult[]): void {
       `dataset: ${r.name}, ${(r.dbBytes / GiB).toFixed(2)} GiB`,
       `  (a)  Kytes kytes-backup:                         ${runs(r.kytesBackup)}  ${(r.kytesBackupBytes / MiB).toFixed(0)} MiB; GitLab unhealthy in ${r.gitlabUnhealthyPolls} of ${r.gitlabPolls} polls`,
       `  (a0) GitLab's step as Kytes runs it:            ${runs(r.gitlabStep)}`,
+      `  (a1) (a0) + packing and zstd of its files:      ${runs(r.gitlabStepCompressed)}`,
       `  (g)  GitLab's step with its defaults:           ${runs(r.gitlabDefault)}`,
       `  (b)  raw pg_dump -Fc:                           ${runs(r.pgDumpFc)}  ${(r.pgDumpFcBytes / MiB).toFixed(0)} MiB`,
       `  (r)  Kytes kytes-restore:                       ${runs(r.kytesRestore)}`,
       `  (p1) raw pg_restore -j 1:                       ${runs(r.pgRestore1)}`,
       `  (p2) raw pg_restore -j 2:                       ${runs(r.pgRestore2)}`,
       `  backup  Kytes / raw pg_dump -Fc       = ${verdict(r.kytesBackup.best / r.pgDumpFc.best, TARGETS.backupVsPgDumpFc)}`,
-      `  backup  Kytes / GitLab's step (a0)    = ${verdict(r.kytesBackup.best / r.gitlabStep.best, TARGETS.overheadVsGitlabStep)}  (Kytes' own work: packing, zstd, manifest, verification)`,
+      `  backup  Kytes / GitLab's step (a0)    = ${verdict(r.kytesBackup.best / r.gitlabStep.best, TARGETS.overheadVsGitlabStep)}  (everything Kytes adds, compression included)`,
+      `  backup  Kytes / (a0) + compression    = ${(r.kytesBackup.best / r.gitlabStepCompressed.best).toFixed(2)}  (Kytes' bookkeeping alone: /etc/gitlab, roles, manifest, verification, fsync)`,
       `  backup  Kytes / GitLab defaults (g)   = ${(r.kytesBackup.best / r.gitlabDefault.best).toFixed(2)}`,
       `  restore Kytes / raw pg_restore -j 1   = ${verdict(r.kytesRestore.best / r.pgRestore1.best, TARGETS.restoreVsPgRestore1)}`,
       `  restore Kytes / raw pg_restore -j 2   = ${(r.kytesRestore.best / r.pgRestore2.best).toFixed(2)}`,
@@ -373,6 +394,8 @@ function report(results: DatasetResult[]): void {
         kytesBackupRunsS: r.kytesBackup.runs,
         gitlabStepS: r.gitlabStep.best,
         gitlabStepRunsS: r.gitlabStep.runs,
+        gitlabStepCompressedS: r.gitlabStepCompressed.best,
+        gitlabStepCompressedRunsS: r.gitlabStepCompressed.runs,
         gitlabDefaultS: r.gitlabDefault.best,
         gitlabDefaultRunsS: r.gitlabDefault.runs,
         pgDumpFcS: r.pgDumpFc.best,
@@ -387,6 +410,7 @@ function report(results: DatasetResult[]): void {
         pgDumpFcBytes: r.pgDumpFcBytes,
         backupVsPgDumpFc: r.kytesBackup.best / r.pgDumpFc.best,
         backupVsGitlabStep: r.kytesBackup.best / r.gitlabStep.best,
+        backupVsGitlabStepCompressed: r.kytesBackup.best / r.gitlabStepCompressed.best,
         backupVsGitlabDefault: r.kytesBackup.best / r.gitlabDefault.best,
         restoreVsPgRestore1: r.kytesRestore.best / r.pgRestore1.best,
         restoreVsPgRestore2: r.kytesRestore.best / r.pgRestore2.best,
