@@ -30,7 +30,7 @@
  * Needs root (the restic password file goes to /etc/kytes/<prefix>/), zstd and restic on this host.
  * The last line of the output is one JSON object holding every figure.
  */
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -85,6 +85,18 @@ async function timedAsync(what: string, fn: () => Promise<unknown>): Promise<num
   const s = seconds(t0);
   console.error(`  ${what}: ${s.toFixed(1)} s`);
   return s;
+}
+
+/** The container's health status; its own process with stdin closed (polled several times a second). */
+function healthOf(container: string): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn('docker', ['inspect', '-f', '{{.State.Health.Status}}', container], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', () => resolve(out.trim()));
+  });
 }
 
 function du(dir: string): number {
@@ -229,7 +241,7 @@ VACUUM ANALYZE notes;
         let polling = true;
         const poller = (async () => {
           while (polling) {
-            const h = (await docker(['inspect', '-f', '{{.State.Health.Status}}', g.container])).trim();
+            const h = await healthOf(g.container);
             polls++;
             if (h !== 'healthy') unhealthy++;
             await new Promise((res) => setTimeout(res, 250));
