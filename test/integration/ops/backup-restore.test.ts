@@ -720,6 +720,9 @@ describe('kytes-backup on a running stack', () => {
         await execIn(MAIN.container, ['rm', '-f', '/tmp/fake-slow-backup']);
       }
       await expectNothingNewVerifies(finals);
+      // Killing Kytes leaves its gitlab-backup running inside the container.
+      const orphans = () => execIn(MAIN.container, ['sh', '-c', 'pgrep -f "gitlab-backup create BACKU[P]=" || true']);
+      expect(await orphans()).not.toBe('');
 
       await execIn(stack.mongoPrimary!, ['touch', '/tmp/fake-slow-dump']);
       try {
@@ -732,9 +735,11 @@ describe('kytes-backup on a running stack', () => {
       }
       await expectNothingNewVerifies(finals);
 
-      // The orphaned in-container processes may still run; the next backup does not care.
+      // The next backup stops the killed runs' gitlab-backup first (it would write into the same backup
+      // directory), then succeeds.
       const next = await runOps(BIN, 'kytes-backup', ['--no-offhost', '--no-prune'], ENV);
       expect(next.status).toBe(0);
+      expect(await orphans()).toBe('');
       const nextId = lastLine(next.stdout);
       expect(listing()).toEqual([...finals, nextId].sort());
       expect(fs.readdirSync(BACKUPS).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
