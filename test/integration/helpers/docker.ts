@@ -42,7 +42,9 @@ export async function docker(args: readonly string[], opts: DockerOptions = {}):
     maxBuffer: 64 * 1024 * 1024,
     encoding: 'utf8',
   });
-  // An unconsumed stdin would leave `docker exec -i` waiting forever.
+  // An unconsumed stdin would leave `docker exec -i` waiting forever. A command that exits before reading
+  // it (`docker inspect`) closes the pipe: that EPIPE is not a failure of the command, whose status counts.
+  run.child.stdin?.on('error', () => undefined);
   run.child.stdin?.end(opts.stdin ?? '');
   try {
     return (await run).stdout;
