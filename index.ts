@@ -14,6 +14,7 @@ import { BackupOps } from './ops/backupOps';
 import { opsOptionsFromConfig, projectGitState, renderOpsScripts } from './ops/scripts';
 import { UpgradeGuard } from './ops/upgradeGuard';
 import { deriveStackSecrets } from './lib/secrets';
+import { isResticOffHost } from './lib/config/offhost';
 
 // Wiring only: every name, port and URL below comes from the topology.
 const { config, topology: t, masterSecret, smtpPassword, tlsPem } = loadStack();
@@ -119,6 +120,8 @@ const ops = new BackupOps(`${t.prefix}-ops`, {
   backupTrigger: config.backup.trigger,
   restoreFrom: config.restore.from,
   gitlabContainers: Object.fromEntries(t.gitlab.map((g, i) => [g.name, gitlab[i].container])),
+  resticPassword:
+    config.backup.offHost !== undefined && isResticOffHost(config.backup.offHost) ? secrets.restic : undefined,
   dependsOn: [
     postgres.container,
     postgres.setup,
@@ -170,4 +173,6 @@ export const backups = {
   scriptsDir: ops.scriptsDir,
   cronFile: ops.cronFile,
   lastOnDemandBackup: ops.lastBackupId,
+  // For restic run by hand (docs/operations.md): the repository's password, as a Pulumi secret.
+  resticPassword: ops.resticPasswordFile ? secrets.restic : undefined,
 };

@@ -18,6 +18,8 @@ export interface StackSecrets {
   readonly mongoRoot: pulumi.Output<string>;
   readonly mongoApp: pulumi.Output<string>;
   readonly rocketchatAdmin: pulumi.Output<string>;
+  /** Password of the restic repository of `kytes:backup.offHost`: the same on every host of the stack. */
+  readonly restic: pulumi.Output<string>;
   /** Per GitLab instance name. */
   readonly gitlabDatabase: Readonly<Record<string, pulumi.Output<string>>>;
   readonly gitlabRoot: Readonly<Record<string, pulumi.Output<string>>>;
@@ -34,6 +36,7 @@ export function deriveStackSecrets(masterSecret: pulumi.Output<string>, t: Topol
     mongoRoot: derive('mongo/root'),
     mongoApp: derive('mongo/rocketchat'),
     rocketchatAdmin: derive('rocketchat/admin'),
+    restic: derive('backup/restic'),
     gitlabDatabase: perInstance('database'),
     gitlabRoot: perInstance('root'),
     redis: Object.fromEntries(t.gitlab.map((g) => [g.name, derive(`redis/${g.name}`)])),

@@ -30,6 +30,13 @@ export interface BackupOpsArgs {
    * replica-set initiation, Rocket.Chat. Backups taken on delete run before these are removed. Default none.
    */
   readonly dependsOn?: readonly pulumi.Resource[];
+  /**
+   * Password of the restic repository named by `kytes:backup.offHost` (`restic:…`), a Pulumi secret
+   * (derived from the master secret). Written to `topology.ops.resticPasswordFile` on the host (root
+   * only, 0600) from the command's standard input, never its command string, environment or log.
+   * Default none: no password file (an off-host location that is not a restic repository).
+   */
+  readonly resticPassword?: pulumi.Input<string>;
 }
 
 /** Set on the machine running `pulumi` to delete without the backup (local Docker host only). */
@@ -136,6 +143,25 @@ function removeScriptsScript(t: Topology, files: readonly string[]): string {
   );
 }
 
+/**
+ * Writes the restic password from stdin into a root-only file: umask first, so it is never readable
+ * by anyone else, not even for an instant; a temporary name, then a rename; nothing printed.
+ */
+export function installResticPasswordScript(t: Topology): string {
+  const file = t.ops.resticPasswordFile;
+  const dir = shQuote(file.slice(0, file.lastIndexOf('/')));
+  const tmp = shQuote(`${file}.tmp`);
+  return bashScript(
+    AS_ROOT,
+    'umask 077',
+    `install -d -m 0700 ${dir}`,
+    `cat > ${tmp}`,
+    `test -s ${tmp} || { echo "kytes: empty restic password on stdin" >&2; exit 1; }`,
+    `chmod 0600 ${tmp}`,
+    `mv -f ${tmp} ${shQuote(file)}`,
+  );
+}
+
 function installCronScript(t: Topology): string {
   const slash = t.ops.cronFile.lastIndexOf('/');
   const cronDir = t.ops.cronFile.slice(0, slash);
@@ -209,6 +235,8 @@ export class BackupOps extends pulumi.ComponentResource {
   readonly restore?: HostCommand;
   /** Takes a full backup when deleted (`pulumi destroy`), before any container it depends on. */
   readonly predestroyBackup: HostCommand;
+  /** Present when `resticPassword` is set: the root-only password file of the restic repository. */
+  readonly resticPasswordFile?: HostCommand;
   /** Per GitLab instance: when it leaves the config, takes a full backup that still holds it. */
   readonly decommissionBackups: Readonly<Record<string, HostCommand>>;
   readonly backupDir: string;
@@ -252,7 +280,27 @@ export class BackupOps extends pulumi.ComponentResource {
       [this.scripts],
     );
 
-    const services = [this.scripts, ...allGitlab, ...others];
+    // The secret is this command's stdin only: pulumi-command passes stdin to the process (locally) or
+    // the SSH session (remotely) and never repeats it in an error, unlike the command string and output.
+    // logging 'none' in case a shell ever echoed it. No delete: the file outlives `destroy`, so the backup
+    // taken then and any run by hand later still reach the repository; the next `up` rewrites the same one.
+    if (args.resticPassword !== undefined) {
+      this.resticPasswordFile = cmd(
+        'restic-password',
+        {
+          create: installResticPasswordScript(t),
+          stdin: pulumi.secret(args.resticPassword),
+          logging: 'none',
+        },
+        [this.scripts],
+      );
+    }
+    const services = [
+      this.scripts,
+      ...(this.resticPasswordFile ? [this.resticPasswordFile] : []),
+      ...allGitlab,
+      ...others,
+    ];
     const lockWait = `KYTES_LOCK_WAIT=${LOCK_WAIT_SECONDS}`;
     if (args.backupTrigger !== undefined) {
       this.onDemandBackup = cmd(

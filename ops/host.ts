@@ -29,7 +29,11 @@ export interface HostCommandArgs {
    * Default: nothing runs on delete.
    */
   readonly delete?: string;
-  /** Fed to the script's standard input. Never a secret. Default: none. */
+  /**
+   * Fed to the script's standard input. A secret only with `logging: 'none'` and a script that never
+   * prints it: pulumi-command repeats a failing command's string and output in its error, not its stdin.
+   * Default: none.
+   */
   readonly stdin?: pulumi.Input<string>;
   /** Any change replaces the resource, so `create` runs again. Default: none. */
   readonly triggers?: pulumi.Input<unknown>[];

@@ -151,6 +151,7 @@ describe('topology', () => {
       cronFile: '/etc/cron.d/kytes-kytes-prod',
       schedule: '0 */4 * * *',
       invocationLog: '/var/backups/kytes/kytes-prod/invocations.jsonl',
+      resticPasswordFile: '/etc/kytes/kytes-prod/restic-password',
     });
     expect(t.published).toEqual([
       { owner: 'kytes:proxy.httpPort', bindAddress: '0.0.0.0', port: 80 },

@@ -8,6 +8,10 @@ import { BackupOps, BackupOpsArgs, encodeScripts, renderCronFile } from '../ops/
 import { HostCommand } from '../ops/host';
 import { findInlineSecrets } from '../policies/rules/secret-scan';
 
+/** How Pulumi's mocks record a secret input (the runtime's secret signature). */
+const SECRET_SIG_KEY = '4dabf18193072939515e22adb298388d';
+const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
+
 const SCRIPTS = {
   'kytes-backup': '#!/bin/bash\necho "it\'s a backup"\necho 20261122T040000Z\n',
   'kytes-restore': '#!/bin/bash\necho restore "$1"\n',
@@ -405,6 +409,60 @@ describe('BackupOps on an ssh:// Docker host', () => {
       ),
     );
     expect(findings).toEqual([]);
+  });
+});
+
+describe('BackupOps with a restic off-host repository', () => {
+  const RESTIC_PASSWORD = 'restic-sentinel-9c4e1f';
+  const t = topology({ prefix: 'kytes-rst', ...TWO_INSTANCES });
+  let restic: Built;
+  beforeAll(async () => {
+    restic = await build('rstops', t, { ...LOCAL_ARGS, resticPassword: pulumi.secret(RESTIC_PASSWORD) });
+    await settled([restic.ops.resticPasswordFile!]);
+  });
+
+  it('writes the password file from stdin, as a secret, with logging off, into a root-only file', () => {
+    const inputs = byName('rstops-restic-password').inputs;
+    expect(inputs.stdin).toEqual({ [SECRET_SIG_KEY]: SECRET_SIG, value: RESTIC_PASSWORD });
+    expect(inputs.logging).toBe('none');
+    expect(inputs.create).toBe(
+      script(
+        AS_ROOT,
+        'umask 077',
+        "install -d -m 0700 '/etc/kytes/kytes-rst'",
+        "cat > '/etc/kytes/kytes-rst/restic-password.tmp'",
+        `test -s '/etc/kytes/kytes-rst/restic-password.tmp' || { echo "kytes: empty restic password on stdin" >&2; exit 1; }`,
+        "chmod 0600 '/etc/kytes/kytes-rst/restic-password.tmp'",
+        "mv -f '/etc/kytes/kytes-rst/restic-password.tmp' '/etc/kytes/kytes-rst/restic-password'",
+      ),
+    );
+    // No delete: the file outlives destroy, so the backup taken then can still reach the repository.
+    expect(inputs.delete).toBeUndefined();
+  });
+
+  it('puts the password in no command string, trigger or environment, and nowhere but that one stdin', () => {
+    const leaks = commandsOf('rstops')
+      .map((r) => ({
+        name: r.name,
+        text: JSON.stringify(r.name === 'rstops-restic-password' ? { ...r.inputs, stdin: undefined } : r.inputs),
+      }))
+      .filter((r) => r.text.includes(RESTIC_PASSWORD));
+    expect(leaks).toEqual([]);
+    expect(commandsOf('rstops').every((r) => r.inputs.environment === undefined)).toBe(true);
+  });
+
+  it('writes the password before any backup runs: backups, restores and delete guards depend on it', () => {
+    const urn = byName('rstops-restic-password').urn;
+    const dependents = commandsOf('rstops')
+      .filter((r) => r.dependencies.includes(urn))
+      .map((r) => r.name)
+      .sort();
+    expect(dependents).toEqual(['rstops-backup-on-demand', 'rstops-predestroy-backup', 'rstops-restore']);
+    expect(byName('rstops-restic-password').dependencies).toEqual([byName('rstops-scripts').urn]);
+  });
+
+  it('declares no password command without a restic repository', () => {
+    expect(commandsOf('ops').map((r) => r.name)).not.toContain('ops-restic-password');
   });
 });
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { checked, cronProblem } from './fields';
-import { hostDirProblem, nested, offHostProblem } from './paths';
+import { hostDirProblem, nested, offHostLocalDir, offHostProblem } from './paths';
 
 /** `kytes:backup`: scheduled and on-demand backups. */
 export const backupSection = z
@@ -31,7 +31,7 @@ export const backupSection = z
     offHost: checked(offHostProblem)
       .optional()
       .describe(
-        'Second location each verified backup is copied to: an absolute path (mounted remote storage, not inside `dir` nor holding it) or `user@host:/path` (rsync over SSH). Default none.',
+        'Second location each verified backup is copied to: an absolute path (mounted remote storage, not inside `dir` nor holding it) `user@host:/path` (rsync over SSH), or `restic:<repository>` (encrypted, deduplicated snapshots: `restic:/path`, `restic:sftp:user@host:/path`, `restic:rest:https://host[:port]/path`). Default none.',
       ),
     trigger: z
       .string()
@@ -41,7 +41,8 @@ export const backupSection = z
   })
   .superRefine((b, ctx) => {
     // The default dir depends on the prefix and is checked by the topology; an explicit one here.
-    if (b.dir !== undefined && b.offHost?.startsWith('/') && nested(b.dir, b.offHost)) {
+    const local = b.offHost === undefined ? undefined : offHostLocalDir(b.offHost);
+    if (b.dir !== undefined && local !== undefined && nested(b.dir, local)) {
       ctx.addIssue({
         code: 'custom',
         path: ['offHost'],

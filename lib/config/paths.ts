@@ -1,6 +1,7 @@
 import * as path from 'path';
 import { hostnameProblem } from './names';
 import { isIPv4Literal } from './net';
+import { resticRepository, RESTIC_FORMS, RESTIC_PREFIX } from './offhost';
 
 /**
  * Directories on the Docker host that Kytes makes root-owned and mode 0700 (`install -d -m 0700`,
@@ -110,8 +111,16 @@ export function parseRsyncTarget(s: string): RsyncTarget | undefined {
  */
 export function offHostProblem(target: string): string | undefined {
   if (target.startsWith('/')) return hostDirProblem(target);
+  if (target.startsWith(RESTIC_PREFIX)) {
+    const restic = resticRepository(target);
+    if (!restic) return `a restic repository: ${RESTIC_FORMS}`;
+    const dir = restic.kind === 'local' ? restic.repository.replace(/(.)\/$/, '$1') : undefined;
+    const problem = dir === undefined ? undefined : hostDirProblem(dir);
+    return problem ? `a restic repository path that is ${problem}` : undefined;
+  }
   const r = parseRsyncTarget(target);
-  if (!r) return 'an absolute path (mounted remote storage) or user@host:/path for rsync over SSH';
+  if (!r)
+    return `an absolute path (mounted remote storage), user@host:/path for rsync over SSH, or a restic repository (${RESTIC_FORMS})`;
   if (!USER.test(r.user)) return `a user name of lower-case letters, digits, _ and - (not ${JSON.stringify(r.user)})`;
   if (
     !isIPv4Literal(r.host) &&
@@ -122,4 +131,17 @@ export function offHostProblem(target: string): string | undefined {
   }
   const pathProblem = hostDirProblem(r.path);
   return pathProblem ? `a remote path that is ${pathProblem}` : undefined;
+}
+
+/**
+ * The directory an off-host value writes to on the Docker host itself, if any: a path, a restic
+ * repository path, or an rsync / restic SFTP target whose host is `dockerHost` (the `ssh://` host). The
+ * off-host copy must never be there and the backup directory at once.
+ */
+export function offHostLocalDir(offHost: string, dockerHost?: string): string | undefined {
+  if (offHost.startsWith('/')) return offHost;
+  const restic = resticRepository(offHost);
+  if (restic?.kind === 'local') return restic.repository.replace(/(.)\/$/, '$1');
+  const remote = parseRsyncTarget(restic?.kind === 'sftp' ? restic.repository.slice('sftp:'.length) : offHost);
+  return remote !== undefined && dockerHost !== undefined && remote.host === dockerHost ? remote.path : undefined;
 }

@@ -1,4 +1,4 @@
-import { HOST_NAME_MAX, KytesConfig, nested, parseRsyncTarget } from '../config';
+import { HOST_NAME_MAX, KytesConfig, nested, offHostLocalDir } from '../config';
 import { PG_IDENTIFIER_MAX_BYTES } from '../sinks';
 import { Topology } from './types';
 
@@ -148,9 +148,7 @@ export function checkOpsPaths(t: Topology, config: KytesConfig): string[] {
   }
   const offHost = config.backup.offHost;
   if (offHost === undefined) return problems;
-  const remote = parseRsyncTarget(offHost);
-  const sameHost = remote !== undefined && remote.host === t.docker.ssh?.host;
-  const where = remote ? (sameHost ? remote.path : undefined) : offHost;
+  const where = offHostLocalDir(offHost, t.docker.ssh?.host);
   if (where !== undefined && nested(where, ops.backupDir)) {
     problems.push(
       `kytes:backup.offHost: ${offHost} and the backup directory ${ops.backupDir} (${dirKey}) are the same directory or one holds the other on the Docker host: the copy would sit on the same disk; choose a location on other storage`,

@@ -257,6 +257,11 @@ export interface OpsTopology {
   readonly cronFile: string;
   readonly schedule: string;
   readonly invocationLog: string;
+  /**
+   * Root-only file (0600, in a 0700 directory) holding the restic repository password, derived from
+   * the master secret and written by `pulumi up` when `kytes:backup.offHost` is a restic repository.
+   */
+  readonly resticPasswordFile: string;
 }
 
 export interface MailTopology {
