@@ -80,6 +80,8 @@ export class ReverseProxy extends pulumi.ComponentResource {
         waitTimeout: 120,
         restart: 'unless-stopped',
         stopTimeout: 15,
+        // Stopped (SIGTERM, then stopTimeout) before removal on destroy or replace, never killed outright.
+        destroyGraceSeconds: 30,
         ...containerLogging(t.logs),
         labels: containerLabels(t.prefix, 'nginx', { 'kytes.config-sha256': configHash }),
       },

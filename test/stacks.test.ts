@@ -87,6 +87,15 @@ describe.each([
     expect(summary(services(run.resources))).toEqual(expectedTree(prefix, instances, members, acme).sort());
   });
 
+  it('stops every container (SIGTERM, then its stopTimeout) before removing it, never kills it outright', () => {
+    const containers = run.resources.filter((r) => r.type === 'docker:index/container:Container');
+    expect(containers.length).toBeGreaterThan(0);
+    for (const c of containers) {
+      const stop = Number(c.inputs.stopTimeout);
+      expect([c.name, Number(c.inputs.destroyGraceSeconds) >= stop && stop > 0]).toEqual([c.name, true]);
+    }
+  });
+
   it('keeps every volume on destroy and labels it so policies can see it', () => {
     const volumes = run.resources.filter((r) => r.type === 'docker:index/volume:Volume');
     // Per instance: config, data, logs and its Redis; then the Mongo members, PostgreSQL and the uploads,

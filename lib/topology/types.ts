@@ -37,6 +37,8 @@ export interface PostgresTopology {
   readonly maxConnections: number;
   /** `shared_buffers`, in MB. */
   readonly sharedBuffersMB: number;
+  /** GitLab instances the defaults of both are sized for (`kytes:postgres.plannedInstances`). */
+  readonly plannedInstances: number;
   /** What the GitLab instances may open, by GitLab's documented formula. */
   readonly budget: ConnectionBudget;
 }
