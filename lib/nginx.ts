@@ -2,6 +2,7 @@ import { renderTemplate } from './render';
 import { NginxTopology } from './topology';
 import { upstreamVariable } from './topology/nginx';
 import { integerLiteral, nginxVariable, nginxWord } from './sinks';
+import { parseImageRef } from './versions';
 
 /**
  * Path answered with 200 "ok" by the default server: the container healthcheck probes it on 127.0.0.1,
@@ -34,15 +35,15 @@ export function nginxReloadCommand(nginx: NginxTopology): string[] {
 
 /**
  * Mozilla's "intermediate" server-side TLS configuration, guideline 6.0 (mozilla/ssl-config-generator,
- * `src/static/guidelines/6.0.json`, 2026-04-06), as its generator renders it for nginx with OpenSSL < 3.5:
- * TLS 1.2 and 1.3, ECDHE with AES-GCM or ChaCha20 only, client cipher preference, 1-day session cache.
- * The groups leave out X25519MLKEM768, which OpenSSL 3.0 (Debian bookworm, hence nginx `-bookworm`
- * images) does not know: nginx would refuse to start.
+ * `src/static/guidelines/6.0.json`, 2026-04-06), as its generator renders it for nginx: TLS 1.2 and 1.3,
+ * ECDHE with AES-GCM or ChaCha20 only, client cipher preference, 1-day session cache. The guideline's
+ * groups start with the hybrid post-quantum X25519MLKEM768, which only OpenSSL 3.5 and later know; the
+ * generator drops it below 3.5 (`src/js/state.js`), and so does {@link tlsGroupsFor}.
  */
 export const MOZILLA_INTERMEDIATE = {
   guideline: '6.0',
   protocols: ['TLSv1.2', 'TLSv1.3'],
-  groups: ['X25519', 'prime256v1', 'secp384r1'],
+  groups: ['X25519MLKEM768', 'X25519', 'prime256v1', 'secp384r1'],
   ciphers: [
     'ECDHE-ECDSA-AES128-GCM-SHA256',
     'ECDHE-RSA-AES128-GCM-SHA256',
@@ -52,6 +53,22 @@ export const MOZILLA_INTERMEDIATE = {
     'ECDHE-RSA-CHACHA20-POLY1305',
   ],
 } as const;
+
+/** Needs OpenSSL 3.5+: an older OpenSSL refuses the unknown group and nginx does not start. */
+const HYBRID_GROUP = 'X25519MLKEM768';
+
+/**
+ * The key-exchange groups for the nginx image in use. The hybrid group only where the image is known to
+ * link OpenSSL 3.5 or later: the Debian `-trixie` variants (nginx/docker-nginx `stable/debian/Dockerfile`
+ * builds on `debian:trixie-slim`, whose libssl is 3.5). Any other tag or a digest-only pin (`-bookworm`
+ * links 3.0; Alpine and custom images unknown) gets the groups every OpenSSL 3 knows.
+ */
+export function tlsGroupsFor(image: string): readonly string[] {
+  const tag = parseImageRef(image).tag ?? '';
+  return /(^|-)trixie$/.test(tag)
+    ? MOZILLA_INTERMEDIATE.groups
+    : MOZILLA_INTERMEDIATE.groups.filter((g) => g !== HYBRID_GROUP);
+}
 
 /** Renders nginx's whole config (at `nginx.configPath`). Byte-identical for equal inputs. */
 export function renderNginxConfig(nginx: NginxTopology): string {
@@ -75,7 +92,7 @@ export function renderNginxConfig(nginx: NginxTopology): string {
           profile: {
             guideline: MOZILLA_INTERMEDIATE.guideline,
             protocols: MOZILLA_INTERMEDIATE.protocols.join(' '),
-            groups: MOZILLA_INTERMEDIATE.groups.join(':'),
+            groups: tlsGroupsFor(nginx.image).join(':'),
             ciphers: MOZILLA_INTERMEDIATE.ciphers.join(':'),
           },
         }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { MOZILLA_INTERMEDIATE, renderNginxConfig } from '../lib/nginx';
+import { MOZILLA_INTERMEDIATE, renderNginxConfig, tlsGroupsFor } from '../lib/nginx';
 import { Topology } from '../lib/topology';
 import { children, Directive, layout, only, parseNginx } from './integration/fixtures/nginx/parse-nginx';
 import { stackValues, topologyOf } from './integration/fixtures/nginx/stacks';
@@ -20,6 +20,32 @@ const acmeDev = (extra: Record<string, unknown> = {}) =>
 const servers = (conf: string) => children(only(parseNginx(conf), 'http').block, 'server');
 const listens = (s: Directive) => children(s.block, 'listen').map((l) => l.args.join(' '));
 
+describe('tlsGroupsFor: the hybrid post-quantum group only where OpenSSL 3.5+ is known', () => {
+  it.each([
+    ['nginx:1.30.4-trixie', true],
+    ['nginx:trixie', true],
+    ['registry.example.org:5000/nginx:1.30.4-trixie@sha256:' + 'a'.repeat(64), true],
+    ['nginx:1.30.4-bookworm', false],
+    ['nginx:1.30.4-alpine', false],
+    ['nginx:1.30.4', false],
+    ['nginx@sha256:' + 'b'.repeat(64), false],
+    ['example.org/trixie/nginx:1.30', false],
+    ['nginx:1.30-nottrixie', false],
+  ])('%s → hybrid group %s', (image, hybrid) => {
+    expect(tlsGroupsFor(image)).toEqual(
+      hybrid ? ['X25519MLKEM768', 'X25519', 'prime256v1', 'secp384r1'] : ['X25519', 'prime256v1', 'secp384r1'],
+    );
+  });
+
+  it('renders the groups of the configured image', () => {
+    const bookworm = acmeDev();
+    const conf = renderNginxConfig({ ...bookworm.nginx, image: 'nginx:1.30.4-bookworm' });
+    expect(only(only(parseNginx(conf), 'http').block ?? [], 'ssl_ecdh_curve').args).toEqual([
+      'X25519:prime256v1:secp384r1',
+    ]);
+  });
+});
+
 describe('renderNginxConfig with TLS (acme, dev stack on 8080/8443)', () => {
   const t = acmeDev();
   const conf = renderNginxConfig(t.nginx);
@@ -32,7 +58,8 @@ describe('renderNginxConfig with TLS (acme, dev stack on 8080/8443)', () => {
       ),
     ).toEqual([
       ['ssl_protocols', 'TLSv1.2 TLSv1.3'],
-      ['ssl_ecdh_curve', 'X25519:prime256v1:secp384r1'],
+      // The default image is nginx's -trixie variant (OpenSSL 3.5): the guideline's groups, hybrid first.
+      ['ssl_ecdh_curve', 'X25519MLKEM768:X25519:prime256v1:secp384r1'],
       ['ssl_ciphers', MOZILLA_INTERMEDIATE.ciphers.join(':')],
       ['ssl_prefer_server_ciphers', 'off'],
       ['ssl_session_timeout', '1d'],

@@ -263,6 +263,23 @@ describe('files mode: the real nginx with openssl-made certificates', () => {
     await expect(httpsGet(target, `unknown.${domain}`, '/')).rejects.toThrow();
   });
 
+  it('agrees the hybrid post-quantum group X25519MLKEM768 with a client offering only it (OpenSSL 3.5)', async () => {
+    // The image is nginx on Debian trixie, as the pinned -trixie one: the config carries the guideline's
+    // hybrid group, and an OpenSSL 3.5 client that offers nothing else completes a TLS 1.3 handshake with it.
+    expect(renderNginxConfig(t.nginx)).toContain('ssl_ecdh_curve X25519MLKEM768:X25519:prime256v1:secp384r1;');
+    const name = t.nginx.servers[0].serverName;
+    const out = await execIn(t.nginx.container, [
+      'sh',
+      '-c',
+      `openssl s_client -connect 127.0.0.1:${t.nginx.https!.listenPort} -servername ${name} -groups X25519MLKEM768 </dev/null 2>&1`,
+    ]);
+    const lines = out.split('\n').map((l) => l.trimEnd());
+    expect(lines.filter((l) => /^(Negotiated TLS1\.3 group|New, TLSv1\.3)/.test(l))).toEqual([
+      'Negotiated TLS1.3 group: X25519MLKEM768',
+      'New, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384',
+    ]);
+  });
+
   it('redirects HTTP to HTTPS for every served name', async () => {
     for (const s of t.nginx.servers) {
       const out = await execIn(t.nginx.container, [

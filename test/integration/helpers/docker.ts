@@ -15,7 +15,8 @@ const execFileP = promisify(execFile);
 export const IMAGES = {
   base: 'kytes-test/base:bookworm',
   postgres: 'kytes-test/postgres:bookworm',
-  nginx: 'kytes-test/nginx:bookworm',
+  /** nginx 1.26 on Debian trixie (OpenSSL 3.5), as the pinned `-trixie` image. */
+  nginx: 'kytes-test/nginx:trixie',
   redis: 'kytes-test/redis:bookworm',
   /** certbot (the entrypoint, as in certbot/certbot), openssl, pebble and dnsmasq. */
   acme: 'kytes-test/acme:bookworm',
