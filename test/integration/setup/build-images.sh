@@ -38,8 +38,9 @@ declare -A PKGS=(
   [postgres]="postgresql postgresql-contrib"
   [nginx]="nginx"
   [redis]="redis-server"
+  [node]="nodejs"
 )
-NAMES=(base postgres nginx redis)
+NAMES=(base postgres nginx redis node)
 todo=()
 for n in "${NAMES[@]}"; do
   if [ "${KYTES_REBUILD_IMAGES:-0}" != 1 ] && docker image inspect "kytes-test/$n:$TAG" >/dev/null 2>&1; then
@@ -170,6 +171,13 @@ mkdir -p /data && chown redis:redis /data
 SH
 )
 
+# node: Debian's Node.js, the runtime of the Rocket.Chat and MongoDB stand-ins (test/integration/ops/fake/).
+SETUP[node]=$(cat <<'SH'
+$APT_INSTALL nodejs >/dev/null
+node --version >/dev/null
+SH
+)
+
 # The official postgres entrypoint contract, reduced to what kytes relies on.
 write_pg_entrypoint() {
   cat >"$1/usr/local/bin/kytes-pg-entrypoint" <<'SH'
@@ -251,6 +259,7 @@ import_image() { # $1 = name, $2 = rootfs
         --change 'VOLUME /var/lib/postgresql/data' --change 'EXPOSE 5432')
       stopsig=SIGINT ;; # fast shutdown, as the official image
     nginx) ch+=(--change 'CMD ["nginx", "-g", "daemon off;"]' --change 'EXPOSE 80') stopsig=SIGQUIT ;;
+    node) ch+=(--change 'CMD ["node"]') ;;
     redis) ch+=(--change 'WORKDIR /data' --change 'VOLUME /data' --change 'USER redis' --change 'EXPOSE 6379'
       --change 'CMD ["redis-server", "--protected-mode", "no"]') ;;
   esac

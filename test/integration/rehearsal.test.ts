@@ -1,0 +1,245 @@
+import * as fs from 'fs';
+import * as net from 'net';
+import type { Topology } from '../../lib/topology';
+import {
+  AdminCredentials,
+  allHealthy,
+  backupsLabelled,
+  backupSummary,
+  containers,
+  dataSnapshot,
+  expectedContainers,
+  expectedPostgresObjects,
+  expectedRoutes,
+  postgresObjects,
+  routes,
+  signIns,
+} from '../rehearsal/checks';
+import { writeData } from '../rehearsal/data';
+import type { Step } from '../rehearsal/deployer';
+import { freePort, Rehearsal, Result } from '../rehearsal/rehearsal';
+import { docker, execIn, IMAGES, requireImages } from './helpers/docker';
+
+/**
+ * The whole stack, rehearsed on the local Docker engine: index.ts runs under Pulumi's mocks and what it
+ * registers is applied for real (test/rehearsal/), with PostgreSQL, Redis and nginx from Debian and
+ * stand-ins for GitLab, Rocket.Chat and MongoDB (test/integration/ops/fake/). Scenarios (a)–(f) of
+ * issue 12, on the dev stack and on a prod-shaped stack (two GitLab instances, three Mongo members).
+ */
+jest.setTimeout(900_000);
+
+const timings: [string, number][] = [];
+async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await fn();
+  } finally {
+    timings.push([what, Date.now() - started]);
+  }
+}
+afterAll(() => {
+  const lines = timings.map(([w, ms]) => `${(ms / 1000).toFixed(1).padStart(7)} s  ${w}`);
+  const total = timings.reduce((a, [, ms]) => a + ms, 0);
+  console.log(`rehearsal wall times:\n${lines.join('\n')}\n${(total / 1000).toFixed(1).padStart(7)} s  total`);
+});
+
+/** Step names without the stack prefix, grouped by operation. */
+function plan(r: Rehearsal, steps: readonly Step[]): Record<string, string[]> {
+  const out: Record<string, string[]> = { create: [], update: [], replace: [], delete: [], retain: [] };
+  for (const s of steps) if (s.op !== 'same') out[s.op].push(s.name.replace(`${r.prefix}-`, ''));
+  for (const k of Object.keys(out)) out[k].sort();
+  return out;
+}
+
+function volumesOf(t: Topology): string[] {
+  return [
+    t.postgres.data.name,
+    t.redis.data.name,
+    ...t.gitlab.flatMap((g) => [g.volumes.config.name, g.volumes.data.name, g.volumes.logs.name]),
+    ...(t.mongo?.members.map((m) => m.data.name) ?? []),
+    ...(t.rocketchat ? [t.rocketchat.uploads.name] : []),
+  ].sort();
+}
+const existingVolumes = async (t: Topology) =>
+  (await docker(['volume', 'ls', '-q', '--filter', `label=kytes.prefix=${t.prefix}`])).split('\n').filter(Boolean).sort();
+const networkExists = (t: Topology) =>
+  docker(['network', 'inspect', t.network.name]).then(
+    () => true,
+    () => false,
+  );
+const ids = async (t: Topology) => Object.fromEntries(Object.values(await containers(t)).map((c) => [c.name, c.id]));
+
+function sshBanner(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.setTimeout(5000, () => s.destroy(new Error('no SSH banner')));
+    s.once('data', (d) => {
+      resolve(d.toString().trim());
+      s.destroy();
+    });
+    s.once('error', reject);
+  });
+}
+
+/** Scenario (a)'s checks, on any stack that is up. */
+async function checkUp(r: Rehearsal, t: Topology, up: Result): Promise<void> {
+  const cs = await allHealthy(t);
+  expect(Object.keys(cs).sort()).toEqual(expectedContainers(t));
+  expect(await routes(t, cs)).toEqual(expectedRoutes(t));
+  expect(await postgresObjects(t)).toEqual(expectedPostgresObjects(t));
+  const creds = up.outputs.adminCredentials as AdminCredentials;
+  const signed = await signIns(t, creds);
+  expect(Object.values(signed).every((s) => s === 200)).toBe(true);
+  for (const g of t.gitlab) expect(await sshBanner(g.sshPort)).toMatch(/^SSH-2\.0-/);
+  expect(fs.existsSync(`${t.ops.scriptsDir}/kytes-backup`)).toBe(true);
+  expect(fs.readFileSync(t.ops.cronFile, 'utf8')).toContain(`${t.ops.scriptsDir}/kytes-backup`);
+  expect(Object.keys(up.outputs).sort()).toEqual(['adminCredentials', 'backups', 'containers', 'gitlabInstances', 'networkName', 'urls', 'volumes']);
+  void r;
+}
+
+/** Scenario (c)'s checks after a destroy. */
+async function checkDestroyed(r: Rehearsal, t: Topology, destroyed: Result, predestroyBefore: number): Promise<void> {
+  const p = plan(r, destroyed.steps);
+  expect(p.create).toEqual([]);
+  // Every volume resource is retained (kept on the host, dropped from state), nothing else is.
+  const retained = destroyed.steps.filter((s) => s.op === 'retain');
+  expect(retained.map((s) => s.type)).toEqual(volumesOf(t).map(() => 'docker:index/volume:Volume'));
+  const predestroy = backupsLabelled(r.backupDir, 'predestroy');
+  expect(predestroy).toHaveLength(predestroyBefore + 1);
+  expect(backupSummary(r.backupDir, predestroy[predestroy.length - 1])).toEqual({
+    verified: true,
+    gitlab: t.gitlab.map((g) => `${g.name}@19.3.0`).sort(),
+    mongo: t.mongo?.replicaSet ?? null,
+    uploads: Boolean(t.rocketchat),
+    postgres: true,
+  });
+  expect(await containers(t)).toEqual({});
+  expect(await networkExists(t)).toBe(false);
+  expect(await existingVolumes(t)).toEqual(volumesOf(t));
+  expect(r.stateOf('docker:index/volume:Volume')).toEqual([]);
+  expect([fs.existsSync(t.ops.scriptsDir), fs.existsSync(t.ops.cronFile)]).toEqual([false, false]);
+}
+
+beforeAll(() => requireImages([IMAGES.base, IMAGES.postgres, IMAGES.nginx, IMAGES.redis, 'kytes-test/node:bookworm']));
+
+describe('rehearsal of the dev stack', () => {
+  let r: Rehearsal;
+  let t: Topology;
+  let first: Result;
+
+  beforeAll(async () => {
+    r = await Rehearsal.create('dev');
+    t = r.topology();
+  });
+  afterAll(() => r?.cleanup());
+
+  it('(a) up: every container healthy, nginx routes every hostname, PostgreSQL has each role, database and extension', async () => {
+    first = await timed('dev (a) up', () => r.up());
+    expect(first.steps.every((s) => s.op === 'create')).toBe(true);
+    await checkUp(r, t, first);
+  });
+
+  it('(f) a second up creates, updates, replaces and deletes nothing', async () => {
+    const again = await timed('dev (f) up unchanged', () => r.up());
+    expect(again.steps.filter((s) => s.op !== 'same')).toEqual([]);
+    expect(again.steps).toHaveLength(first.steps.length);
+  });
+
+  it('(c) destroy: the pre-destroy backup runs and verifies, containers and network go, volumes stay', async () => {
+    const destroyed = await timed('dev (c) destroy', () => r.destroy());
+    await checkDestroyed(r, t, destroyed, 0);
+  });
+});
+
+describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo members)', () => {
+  let r: Rehearsal;
+  let t: Topology;
+  let creds: AdminCredentials;
+  let snapshot: Record<string, string>;
+
+  beforeAll(async () => {
+    r = await Rehearsal.create('prod');
+    t = r.topology();
+    expect([t.gitlab.length, t.mongo?.members.length]).toEqual([2, 3]);
+  });
+  afterAll(() => r?.cleanup());
+
+  it('(a) up: every container healthy, nginx routes every hostname, PostgreSQL has each role, database and extension', async () => {
+    const up = await timed('prod (a) up', () => r.up());
+    expect(up.steps.every((s) => s.op === 'create')).toBe(true);
+    creds = up.outputs.adminCredentials as AdminCredentials;
+    await checkUp(r, t, up);
+  });
+
+  it('(b) data written everywhere is taken by an on-demand backup (kytes:backup.trigger)', async () => {
+    await timed('prod (b) write data', () => writeData(t, creds, 'b'));
+    r.config['kytes:backup'] = { ...(r.config['kytes:backup'] as object), trigger: 'rehearsal-b' };
+    const up = await timed('prod (b) up with backup.trigger', () => r.up());
+    expect(plan(r, up.steps)).toEqual({ create: ['ops-backup-on-demand'], update: [], replace: [], delete: [], retain: [] });
+    const id = (up.outputs.backups as { lastOnDemandBackup: string }).lastOnDemandBackup;
+    expect(backupsLabelled(r.backupDir, 'ondemand')).toEqual([id]);
+    expect(backupSummary(r.backupDir, id)).toEqual({ verified: true, gitlab: ['girofle@19.3.0', 'main@19.3.0'], mongo: 'rs0', uploads: true, postgres: true });
+    expect(fs.readdirSync(`${r.offHostDir}`)).toContain(id);
+    snapshot = await dataSnapshot(t);
+    expect(snapshot.mongo).toContain('hello from the rehearsal b');
+  });
+
+  it('(c) destroy: the pre-destroy backup runs and verifies, containers and network go, every retained volume stays', async () => {
+    const destroyed = await timed('prod (c) destroy', () => r.destroy());
+    await checkDestroyed(r, t, destroyed, 0);
+  });
+
+  it('(d) up again: the same data byte for byte, setup steps pass on kept data, passwords unchanged, nginx routes', async () => {
+    const up = await timed('prod (d) up on kept volumes', () => r.up());
+    expect(up.steps.every((s) => s.op === 'create')).toBe(true);
+    const names = up.steps.map((s) => s.name.replace(`${r.prefix}-`, ''));
+    expect(names).toEqual(expect.arrayContaining(['postgres-setup', 'mongo-initiate', 'ops-backup-on-demand']));
+    expect(await dataSnapshot(t)).toEqual(snapshot);
+    expect(up.outputs.adminCredentials).toEqual(creds);
+    await checkUp(r, t, up);
+    // The superuser password only acted on the first boot of the kept volume: it must still be the one derived now.
+    await execIn(t.postgres.container, ['sh', '-c', 'PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U postgres -d postgres -XAtqc "SELECT 1"']);
+  });
+
+  it('(e) adding a GitLab instance creates only its resources; removing it takes its decommission backup, others stay', async () => {
+    const before = await ids(t);
+    const gitlab = r.config['kytes:gitlab'] as { instances: Record<string, unknown>[] };
+    gitlab.instances.push({ name: 'lab', sshPort: await freePort() });
+    const added = await timed('prod (e) up adding instance lab', () => r.up());
+    const t3 = r.topology();
+    expect(plan(r, added.steps)).toMatchObject({
+      create: ['gitlab-lab-config', 'gitlab-lab-container', 'gitlab-lab-data', 'gitlab-lab-image', 'gitlab-lab-logs', 'ops-decommission-backup-lab'],
+      replace: ['nginx-container'],
+      delete: [],
+      retain: [],
+    });
+    const withLab = await ids(t3);
+    for (const [name, id] of Object.entries(before)) if (name !== t.nginx.container) expect([name, withLab[name]]).toEqual([name, id]);
+    await checkUp(r, t3, added);
+
+    const decommissionBefore = backupsLabelled(r.backupDir, 'decommission').length;
+    gitlab.instances.pop();
+    const removed = await timed('prod (e) up removing instance lab', () => r.up());
+    expect(plan(r, removed.steps)).toMatchObject({
+      create: [],
+      replace: ['nginx-container'],
+      delete: ['gitlab-lab-container', 'gitlab-lab-image', 'ops-decommission-backup-lab'],
+      retain: ['gitlab-lab-config', 'gitlab-lab-data', 'gitlab-lab-logs'],
+    });
+    const decommission = backupsLabelled(r.backupDir, 'decommission');
+    expect(decommission).toHaveLength(decommissionBefore + 1);
+    expect(backupSummary(r.backupDir, decommission[decommission.length - 1])).toMatchObject({
+      verified: true,
+      gitlab: ['girofle@19.3.0', 'lab@19.3.0', 'main@19.3.0'],
+    });
+    const after = await ids(t);
+    for (const [name, id] of Object.entries(before)) if (name !== t.nginx.container) expect([name, after[name]]).toEqual([name, id]);
+    expect(Object.keys(after).sort()).toEqual(expectedContainers(t));
+    expect(await existingVolumes(t3)).toEqual(volumesOf(t3));
+  });
+
+  it('(f) a second up creates, updates, replaces and deletes nothing', async () => {
+    const again = await timed('prod (f) up unchanged', () => r.up());
+    expect(again.steps.filter((s) => s.op !== 'same')).toEqual([]);
+  });
+});

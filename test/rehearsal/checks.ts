@@ -1,0 +1,245 @@
+import * as fs from 'fs';
+import * as http from 'http';
+import * as path from 'path';
+import { GITLAB_PG_EXTENSIONS } from '../../lib/postgres-setup';
+import type { Topology } from '../../lib/topology';
+import { get } from '../integration/fixtures/nginx/http-client';
+import { docker, execIn, waitFor } from '../integration/helpers/docker';
+import { databaseChecksum, psql, treeChecksum } from '../integration/ops/fake-stack';
+
+/** What the rehearsal scenarios check on the running stack, read through the engine and nginx only. */
+
+export interface ContainerInfo {
+  readonly name: string;
+  readonly id: string;
+  readonly status: string;
+  readonly health: string;
+  /** IPv4 address on the stack network. */
+  readonly ip: string;
+}
+
+/** Every container of the stack (by its kytes.prefix label), by name. */
+export async function containers(t: Topology): Promise<Record<string, ContainerInfo>> {
+  const ids = (await docker(['ps', '-aq', '--filter', `label=kytes.prefix=${t.prefix}`])).split('\n').filter(Boolean);
+  if (ids.length === 0) return {};
+  const format = `{{.Name}}\t{{.Id}}\t{{.State.Status}}\t{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}\t{{with index .NetworkSettings.Networks "${t.network.name}"}}{{.IPAddress}}{{end}}`;
+  const lines = (await docker(['inspect', '--format', format, ...ids])).trim().split('\n');
+  return Object.fromEntries(
+    lines.map((l) => {
+      const [name, id, status, health, ip] = l.split('\t');
+      return [name.replace(/^\//, ''), { name: name.replace(/^\//, ''), id, status, health, ip }];
+    }),
+  );
+}
+
+/** The containers the topology says the stack runs. */
+export function expectedContainers(t: Topology): string[] {
+  return [
+    t.postgres.container,
+    t.redis.container,
+    ...t.gitlab.map((g) => g.container),
+    ...(t.mongo?.members.map((m) => m.container) ?? []),
+    ...(t.rocketchat ? [t.rocketchat.container] : []),
+    t.nginx.container,
+  ].sort();
+}
+
+/** Waits until every container with a health check reports healthy (Mongo members are not waited for by the program). */
+export async function allHealthy(t: Topology): Promise<Record<string, ContainerInfo>> {
+  return waitFor(
+    async () => {
+      const cs = await containers(t);
+      return Object.values(cs).every((c) => c.status === 'running' && c.health === 'healthy') ? cs : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 1000, what: `every container of ${t.prefix} healthy` },
+  );
+}
+
+interface Echo {
+  service: string;
+  local: string;
+  externalUrl?: string;
+  rootUrl?: string;
+  sshClone?: string;
+  path: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * A request per nginx server through the published port: it must reach the container the topology names
+ * for that hostname (the answer comes from that container's address) with the forwarding headers.
+ */
+export async function routes(t: Topology, cs: Record<string, ContainerInfo>): Promise<Record<string, unknown>[]> {
+  const port = t.nginx.publishedPort;
+  const out: Record<string, unknown>[] = [];
+  for (const s of t.nginx.servers) {
+    const target = s.kind === 'rocketchat' ? t.rocketchat!.container : t.gitlab.find((g) => g.name === s.name)!.container;
+    const uri = '/kytes/rehearsal?probe=1';
+    const reply = await get(port, `${s.serverName}:${port}`, uri, { 'X-Forwarded-For': '203.0.113.7' });
+    if (reply.status !== 200) throw new Error(`${s.serverName}: HTTP ${reply.status} ${reply.body.slice(0, 200)}`);
+    const e = JSON.parse(reply.body) as Echo;
+    out.push({
+      server: s.serverName,
+      reachedContainer: Object.values(cs).find((c) => c.ip === e.local)?.name,
+      expectedContainer: target,
+      service: e.service,
+      url: e.externalUrl ?? e.rootUrl,
+      path: e.path,
+      host: e.headers.host,
+      forwardedHost: e.headers['x-forwarded-host'],
+      forwardedProto: e.headers['x-forwarded-proto'],
+      forwardedPort: e.headers['x-forwarded-port'],
+      forwardedFor: e.headers['x-forwarded-for']?.split(',')[0],
+      ...(e.sshClone ? { sshClone: e.sshClone } : {}),
+    });
+  }
+  return out;
+}
+
+/** What `routes` must return for the topology. */
+export function expectedRoutes(t: Topology): Record<string, unknown>[] {
+  const port = t.nginx.publishedPort;
+  return t.nginx.servers.map((s) => {
+    const g = t.gitlab.find((x) => x.name === s.name && s.kind === 'gitlab');
+    return {
+      server: s.serverName,
+      reachedContainer: g ? g.container : t.rocketchat!.container,
+      expectedContainer: g ? g.container : t.rocketchat!.container,
+      service: s.kind,
+      url: g ? g.externalUrl : t.rocketchat!.rootUrl,
+      path: '/kytes/rehearsal?probe=1',
+      host: `${s.serverName}:${port}`,
+      forwardedHost: s.serverName,
+      forwardedProto: t.nginx.publicScheme,
+      forwardedPort: String(t.nginx.publicPort),
+      forwardedFor: '203.0.113.7',
+      ...(g ? { sshClone: g.sshCloneHost } : {}),
+    };
+  });
+}
+
+/** Per GitLab instance: its login role, the database it owns, and the extensions in it. */
+export async function postgresObjects(t: Topology): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for (const g of t.gitlab) {
+    const [login, owner] = (
+      await psql(
+        t,
+        'postgres',
+        `SELECT r.rolcanlogin, pg_get_userbyid(d.datdba) FROM pg_roles r LEFT JOIN pg_database d ON d.datname = '${g.database.name}' WHERE r.rolname = '${g.database.user}';\n`,
+      )
+    )
+      .trim()
+      .split('|');
+    const extensions = (await psql(t, g.database.name, 'SELECT extname FROM pg_extension ORDER BY extname;\n')).trim().split('\n');
+    out.push({ instance: g.name, login, owner, extensions });
+  }
+  return out;
+}
+
+export function expectedPostgresObjects(t: Topology): Record<string, unknown>[] {
+  return t.gitlab.map((g) => ({ instance: g.name, login: 't', owner: g.database.user, extensions: [...GITLAB_PG_EXTENSIONS].sort() }));
+}
+
+/** POST with a body, no connection reuse. */
+export function post(port: number, host: string, p: string, body: string, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path: p, method: 'POST', agent: false, timeout: 15_000, headers: { ...headers, host, 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`POST ${host}${p} timed out`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Signs in to each GitLab instance as root and to Rocket.Chat as the administrator, through nginx. */
+export async function signIns(t: Topology, credentials: AdminCredentials): Promise<Record<string, number>> {
+  const port = t.nginx.publishedPort;
+  const out: Record<string, number> = {};
+  for (const g of t.gitlab) {
+    const c = credentials.gitlab[g.name];
+    const form = `grant_type=password&username=${encodeURIComponent(c.username)}&password=${encodeURIComponent(c.password)}`;
+    out[`gitlab ${g.name}`] = (await post(port, `${g.hostname}:${port}`, '/oauth/token', form, { 'content-type': 'application/x-www-form-urlencoded' })).status;
+  }
+  if (t.rocketchat && credentials.rocketchat) {
+    const body = JSON.stringify({ user: credentials.rocketchat.username, password: credentials.rocketchat.password });
+    out.rocketchat = (await post(port, `${t.rocketchat.hostname}:${port}`, '/api/v1/login', body, { 'content-type': 'application/json' })).status;
+  }
+  return out;
+}
+
+export interface AdminCredentials {
+  gitlab: Record<string, { username: string; password: string }>;
+  rocketchat?: { username: string; password: string };
+}
+
+/** mongosh as root inside a member, with the login its container already holds. */
+export function mongoEval(container: string, js: string): Promise<string> {
+  return execIn(container, [
+    'sh',
+    '-c',
+    'exec mongosh --quiet --port 27017 --username "$KYTES_MONGO_ROOT_USERNAME" --password "$KYTES_MONGO_ROOT_PASSWORD" --authenticationDatabase admin --eval "$1"',
+    'sh',
+    js,
+  ]);
+}
+
+/** The member that says it is the writable primary. */
+export async function mongoPrimary(t: Topology): Promise<string> {
+  for (const m of t.mongo!.members) {
+    const out = await execIn(m.container, ['mongosh', '--quiet', '--port', String(t.mongo!.port), '--eval', 'print(db.hello().isWritablePrimary === true)']);
+    if (out.trim() === 'true') return m.container;
+  }
+  throw new Error('no Mongo member is primary');
+}
+
+/**
+ * Everything kept data must bring back byte for byte: each GitLab database's tables, the GitLab config and
+ * data volumes (minus GitLab's transient backups dir), the Rocket.Chat database and the uploads volume.
+ */
+export async function dataSnapshot(t: Topology): Promise<Record<string, string>> {
+  const snap: Record<string, string> = {};
+  for (const g of t.gitlab) {
+    snap[`db ${g.database.name}`] = await databaseChecksum(t, g.database.name);
+    snap[`${g.name}:${g.volumes.config.containerPath}`] = await treeChecksum(g.container, g.volumes.config.containerPath);
+    snap[`${g.name}:${g.volumes.data.containerPath}`] = await treeChecksum(g.container, g.volumes.data.containerPath);
+  }
+  if (t.mongo && t.rocketchat) {
+    const primary = await mongoPrimary(t);
+    snap.mongo = await mongoEval(
+      primary,
+      `const d = db.getSiblingDB('${t.mongo.appDatabase}'); print(JSON.stringify(d.getCollectionNames().sort().map((c) => [c, d.getCollection(c).find().toArray()])))`,
+    );
+    snap.uploads = await treeChecksum(t.rocketchat.container, t.rocketchat.uploads.containerPath);
+  }
+  return snap;
+}
+
+/** Backups in the backup dir whose id ends with `-<label>`, newest last. */
+export function backupsLabelled(dir: string, label: string): string[] {
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => d.endsWith(`-${label}`)).sort() : [];
+}
+
+/** A backup's verified marker and what its manifest says it holds. */
+export function backupSummary(dir: string, id: string): Record<string, unknown> {
+  const m = JSON.parse(fs.readFileSync(path.join(dir, id, 'manifest.json'), 'utf8')) as {
+    gitlab: { instance: string; version: string }[];
+    mongo: { replicaSet: string } | null;
+    rocketchatUploads: unknown;
+    postgres: unknown;
+  };
+  return {
+    verified: fs.existsSync(path.join(dir, id, 'verified')),
+    gitlab: m.gitlab.map((g) => `${g.instance}@${g.version}`).sort(),
+    mongo: m.mongo?.replicaSet ?? null,
+    uploads: m.rocketchatUploads !== null,
+    postgres: m.postgres !== null,
+  };
+}

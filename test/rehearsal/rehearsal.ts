@@ -1,0 +1,222 @@
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import * as yaml from 'js-yaml';
+import { parseConfig } from '../../lib/config';
+import { deriveTopology, Topology } from '../../lib/topology';
+import { flattenConfig, ROOT } from '../helpers/program';
+import { Deployer, StateStore, Step } from './deployer';
+import { Engine, privateDir } from './engine';
+import type { Context } from './kinds/types';
+import { runAgainst } from './program';
+import { StandIns } from './standins';
+
+/**
+ * A rehearsal of one stack on the local Docker engine: `up` runs index.ts and applies what it registers
+ * (deployer.ts), `destroy` deletes it, both against one state file; `cleanup` removes everything the
+ * run may have left (containers, networks, volumes, image tags, ops scripts, cron file, backups) by the
+ * run's unique prefix, even after a failure.
+ *
+ * The stack config is Pulumi.<stack>.yaml with what a rehearsal on a shared machine must change:
+ * a unique `kytes:prefix` (so the scripts dir /opt/kytes/<prefix>, the cron file and every Docker name
+ * are unique), host ports that are free and bound to 127.0.0.1, a free subnet, the Docker host (the local
+ * engine), backup and off-host directories in the run's directory, a fresh master secret, and GitLab's
+ * start timeout at its minimum (5 minutes) so that a stand-in that never gets healthy fails quickly.
+ */
+export type StackConfig = Record<string, unknown>;
+
+export interface Result {
+  readonly steps: readonly Step[];
+  readonly outputs: Record<string, unknown>;
+  readonly ms: number;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const deepCopy = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+export class Rehearsal {
+  readonly id = randomBytes(3).toString('hex');
+  readonly prefix = `kr-${this.id}`;
+  readonly dir = privateDir(`kytes-rehearsal-${this.id}-`);
+  readonly backupDir = path.join(this.dir, 'backups');
+  readonly offHostDir = path.join(this.dir, 'offhost');
+  readonly logFile = path.join(this.dir, 'rehearsal.log');
+  /** The structured `config:` of the stack file, with the rehearsal's changes; tests edit it between runs. */
+  config: StackConfig;
+  /** The environment of the "machine running pulumi": local commands inherit it. */
+  env: NodeJS.ProcessEnv = { ...process.env };
+  private readonly store = new StateStore(path.join(this.dir, 'state.json'));
+  private readonly engines = new Map<string, Promise<Engine>>();
+  private standins?: StandIns;
+  private readonly secret = randomBytes(36).toString('base64');
+
+  private constructor(
+    readonly stack: string,
+    config: StackConfig,
+  ) {
+    this.config = config;
+  }
+
+  /** A rehearsal of `Pulumi.<stack>.yaml`; `dockerHost` defaults to the local engine's socket. */
+  static async create(stack: string, opts: { dockerHost?: string; sshOpts?: string[] } = {}): Promise<Rehearsal> {
+    const doc = yaml.load(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), 'utf8')) as { config?: StackConfig };
+    const r = new Rehearsal(stack, deepCopy(doc.config ?? {}));
+    const c = r.config;
+    const obj = (k: string) => ({ ...((c[k] as Record<string, unknown>) ?? {}) });
+    c['kytes:prefix'] = r.prefix;
+    c['kytes:docker'] = { host: opts.dockerHost ?? 'unix:///var/run/docker.sock', ...(opts.sshOpts ? { sshOpts: opts.sshOpts } : {}) };
+    c['kytes:proxy'] = { ...obj('kytes:proxy'), httpPort: await freePort(), bindAddress: '127.0.0.1' };
+    const gitlab = obj('kytes:gitlab');
+    const instances = (gitlab.instances as Record<string, unknown>[] | undefined) ?? [{ name: 'main' }];
+    gitlab.instances = await Promise.all(instances.map(async (i) => ({ ...i, sshPort: await freePort() })));
+    c['kytes:gitlab'] = { ...gitlab, sshBindAddress: '127.0.0.1', startTimeoutMinutes: 5 };
+    const backup = obj('kytes:backup');
+    c['kytes:backup'] = { ...backup, dir: r.backupDir, ...(backup.offHost !== undefined ? { offHost: r.offHostDir } : {}) };
+    c['kytes:network'] = { ...obj('kytes:network'), subnet: await r.freeSubnet(c['kytes:docker'] as { host: string }) };
+    return r;
+  }
+
+  /** The config as `pulumi` hands it to the program. */
+  flatConfig(): Record<string, string> {
+    return { ...flattenConfig(this.config), 'kytes:masterSecret': this.secret };
+  }
+
+  /** The topology the program derives from the current config. */
+  topology(): Topology {
+    return deriveTopology(parseConfig(this.flatConfig(), (k) => k === 'kytes:masterSecret'), this.stack);
+  }
+
+  log(line: string): void {
+    fs.appendFileSync(this.logFile, `${new Date().toISOString()} ${line}\n`);
+    if (process.env.KYTES_REHEARSAL_VERBOSE === '1') process.stderr.write(`[rehearsal ${this.id}] ${line}\n`);
+  }
+
+  /** The last lines of the run's log, for a failure message. */
+  tail(lines = 60): string {
+    return fs.existsSync(this.logFile) ? fs.readFileSync(this.logFile, 'utf8').trim().split('\n').slice(-lines).join('\n') : '';
+  }
+
+  private engineFor(host: string, sshOpts?: string[]): Promise<Engine> {
+    const key = JSON.stringify([host, sshOpts ?? []]);
+    let e = this.engines.get(key);
+    if (!e) {
+      e = Engine.connect({ host, sshOpts }, this.dir);
+      this.engines.set(key, e);
+    }
+    return e;
+  }
+
+  private async freeSubnet(docker: { host: string }): Promise<string> {
+    const engine = await this.engineFor(docker.host);
+    const nets = (await engine.request('GET', '/networks')) as { IPAM?: { Config?: { Subnet?: string }[] } }[];
+    const used = new Set(nets.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet)));
+    for (;;) {
+      const subnet = `10.${200 + (randomBytes(1)[0] % 50)}.${randomBytes(1)[0]}.0/24`;
+      if (!used.has(subnet)) return subnet;
+    }
+  }
+
+  private context(): Context {
+    const images = parseConfig(this.flatConfig(), (k) => k === 'kytes:masterSecret').images as Record<string, string>;
+    this.standins ??= new StandIns(images, this.id);
+    this.standins.setImages(images);
+    return {
+      engine: async (providerUrn) => {
+        const p = providerUrn ? this.store.get(providerUrn) : undefined;
+        const host = String(p?.inputs.host ?? this.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock');
+        const raw = p?.inputs.sshOpts;
+        const sshOpts = typeof raw === 'string' ? (JSON.parse(raw) as string[]) : (raw as string[] | undefined);
+        return this.engineFor(host, sshOpts);
+      },
+      standins: this.standins,
+      cwd: ROOT,
+      env: this.env,
+      log: (line) => this.log(line),
+    };
+  }
+
+  /** `pulumi up` with the current config. */
+  async up(): Promise<Result> {
+    const started = Date.now();
+    const deployer = new Deployer(this.store, this.context(), this.stack, 'kytes');
+    this.log(`--- up (${this.stack})`);
+    try {
+      const { outputs } = await runAgainst(deployer, this.stack, this.flatConfig(), ['kytes:masterSecret']);
+      await deployer.finish();
+      return { steps: deployer.steps, outputs, ms: Date.now() - started };
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- rehearsal log (${this.logFile}):\n${this.tail()}`, { cause: e });
+    }
+  }
+
+  /** `pulumi destroy`. */
+  async destroy(): Promise<Result> {
+    const started = Date.now();
+    const deployer = new Deployer(this.store, this.context(), this.stack, 'kytes');
+    this.log(`--- destroy (${this.stack})`);
+    try {
+      await deployer.destroy();
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- rehearsal log (${this.logFile}):\n${this.tail()}`, { cause: e });
+    }
+    return { steps: deployer.steps, outputs: {}, ms: Date.now() - started };
+  }
+
+  /** Resources currently in state, by type. */
+  stateOf(type: string) {
+    return this.store.all().filter((r) => r.type === type);
+  }
+
+  /**
+   * Removes everything of this run, whatever its state: containers, networks and volumes labelled with
+   * its prefix, its image tags, /opt/kytes/<prefix>, the cron file, and its directory. Never throws.
+   */
+  async cleanup(): Promise<void> {
+    const problems: string[] = [];
+    const t = (() => {
+      try {
+        return this.topology();
+      } catch {
+        return undefined;
+      }
+    })();
+    for (const e of this.engines.values()) {
+      let engine: Engine;
+      try {
+        engine = await e;
+      } catch {
+        continue;
+      }
+      const filter = encodeURIComponent(JSON.stringify({ label: [`kytes.prefix=${this.prefix}`] }));
+      const tryDo = (p: Promise<unknown>) => p.catch((err) => problems.push(String(err)));
+      const containers = (await engine.request('GET', `/containers/json?all=true&filters=${filter}`).catch(() => [])) as { Id: string }[];
+      for (const c of containers) await tryDo(engine.request('DELETE', `/containers/${c.Id}?force=true&v=true`));
+      const networks = (await engine.request('GET', `/networks?filters=${filter}`).catch(() => [])) as { Id: string }[];
+      for (const n of networks) await tryDo(engine.request('DELETE', `/networks/${n.Id}`));
+      const volumes = ((await engine.request('GET', `/volumes?filters=${filter}`).catch(() => ({}))) as { Volumes?: { Name: string }[] }).Volumes ?? [];
+      for (const v of volumes) await tryDo(engine.request('DELETE', `/volumes/${encodeURIComponent(v.Name)}?force=true`));
+      await this.standins?.cleanup(engine);
+      engine.close();
+    }
+    const paths = t ? [t.ops.scriptsDir, t.ops.cronFile] : [`/opt/kytes/${this.prefix}`, `/etc/cron.d/kytes-${this.prefix}`];
+    for (const p of [...paths, this.dir]) {
+      try {
+        fs.rmSync(p, { recursive: true, force: true });
+      } catch (err) {
+        problems.push(String(err));
+      }
+    }
+    if (problems.length > 0) console.warn(`rehearsal ${this.id} cleanup: ${problems.join('; ')}`);
+  }
+}
