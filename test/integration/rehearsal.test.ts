@@ -151,16 +151,16 @@ describe('rehearsal of the dev stack', () => {
   });
 });
 
-describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo members)', () => {
+describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo members, Docker host over SSH)', () => {
   let r: Rehearsal;
   let t: Topology;
   let creds: AdminCredentials;
   let snapshot: Record<string, string>;
 
   beforeAll(async () => {
-    r = await Rehearsal.create('prod');
+    r = await Rehearsal.create('prod', { ssh: true });
     t = r.topology();
-    expect([t.gitlab.length, t.mongo?.members.length]).toEqual([2, 3]);
+    expect([t.gitlab.length, t.mongo?.members.length, t.docker.kind]).toEqual([2, 3, 'ssh']);
   });
   afterAll(() => r?.cleanup());
 

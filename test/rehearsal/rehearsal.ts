@@ -10,6 +10,7 @@ import { Deployer, StateStore, Step } from './deployer';
 import { Engine, privateDir } from './engine';
 import type { Context } from './kinds/types';
 import { runAgainst } from './program';
+import { SshDockerHost, sshDockerHost } from './ssh';
 import { StandIns } from './standins';
 
 /**
@@ -60,6 +61,7 @@ export class Rehearsal {
   private readonly engines = new Map<string, Promise<Engine>>();
   private standins?: StandIns;
   private readonly secret = randomBytes(36).toString('base64');
+  private ssh?: SshDockerHost;
 
   private constructor(
     readonly stack: string,
@@ -68,14 +70,23 @@ export class Rehearsal {
     this.config = config;
   }
 
-  /** A rehearsal of `Pulumi.<stack>.yaml`; `dockerHost` defaults to the local engine's socket. */
-  static async create(stack: string, opts: { dockerHost?: string; sshOpts?: string[] } = {}): Promise<Rehearsal> {
+  /**
+   * A rehearsal of `Pulumi.<stack>.yaml` on the local engine, reached through its socket, or with `ssh`
+   * through a throwaway sshd on 127.0.0.1 (ssh.ts), as a remote Docker host is.
+   */
+  static async create(stack: string, opts: { ssh?: boolean } = {}): Promise<Rehearsal> {
     const doc = yaml.load(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), 'utf8')) as { config?: StackConfig };
     const r = new Rehearsal(stack, deepCopy(doc.config ?? {}));
     const c = r.config;
     const obj = (k: string) => ({ ...((c[k] as Record<string, unknown>) ?? {}) });
     c['kytes:prefix'] = r.prefix;
-    c['kytes:docker'] = { host: opts.dockerHost ?? 'unix:///var/run/docker.sock', ...(opts.sshOpts ? { sshOpts: opts.sshOpts } : {}) };
+    if (opts.ssh) {
+      r.ssh = await sshDockerHost(path.join(r.dir, 'ssh'));
+      r.env = { ...r.env, ...r.ssh.env };
+      c['kytes:docker'] = { host: r.ssh.dockerHost, sshOpts: r.ssh.sshOpts };
+    } else {
+      c['kytes:docker'] = { host: 'unix:///var/run/docker.sock' };
+    }
     c['kytes:proxy'] = { ...obj('kytes:proxy'), httpPort: await freePort(), bindAddress: '127.0.0.1' };
     const gitlab = obj('kytes:gitlab');
     const instances = (gitlab.instances as Record<string, unknown>[] | undefined) ?? [{ name: 'main' }];
@@ -83,7 +94,7 @@ export class Rehearsal {
     c['kytes:gitlab'] = { ...gitlab, sshBindAddress: '127.0.0.1', startTimeoutMinutes: 5 };
     const backup = obj('kytes:backup');
     c['kytes:backup'] = { ...backup, dir: r.backupDir, ...(backup.offHost !== undefined ? { offHost: r.offHostDir } : {}) };
-    c['kytes:network'] = { ...obj('kytes:network'), subnet: await r.freeSubnet(c['kytes:docker'] as { host: string }) };
+    c['kytes:network'] = { ...obj('kytes:network'), subnet: await r.freeSubnet(c['kytes:docker'] as { host: string; sshOpts?: string[] }) };
     return r;
   }
 
@@ -117,8 +128,8 @@ export class Rehearsal {
     return e;
   }
 
-  private async freeSubnet(docker: { host: string }): Promise<string> {
-    const engine = await this.engineFor(docker.host);
+  private async freeSubnet(docker: { host: string; sshOpts?: string[] }): Promise<string> {
+    const engine = await this.engineFor(docker.host, docker.sshOpts);
     const nets = (await engine.request('GET', '/networks')) as { IPAM?: { Config?: { Subnet?: string }[] } }[];
     const used = new Set(nets.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet)));
     for (;;) {
@@ -209,6 +220,7 @@ export class Rehearsal {
       await this.standins?.cleanup(engine);
       engine.close();
     }
+    await this.ssh?.stop().catch((err) => problems.push(String(err)));
     const paths = t ? [t.ops.scriptsDir, t.ops.cronFile] : [`/opt/kytes/${this.prefix}`, `/etc/cron.d/kytes-${this.prefix}`];
     for (const p of [...paths, this.dir]) {
       try {

@@ -1,0 +1,283 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { RecordedResource, runProgram, stackConfig, unwrap } from '../helpers/program';
+import { changedKeys, Deployer, diff, StateStore } from './deployer';
+import type { Engine } from './engine';
+import { KINDS } from './kinds';
+import { containerSpec, durationNs, validateContainer } from './kinds/container';
+import type { Context, ResourceState } from './kinds/types';
+import { gitlabVersion, STANDINS, StandIns } from './standins';
+import { tarOneFile } from './tar';
+
+/**
+ * The rehearsal harness without Docker: everything the dev and prod stacks register has a translation,
+ * the translation is the provider's, and diffs and delete order follow Pulumi and the providers.
+ * The Docker half is test/integration/rehearsal.test.ts.
+ */
+const oldEngine = { version: '1.41', supports: () => false } as unknown as Engine;
+const newEngine = { version: '1.44', supports: () => true } as unknown as Engine;
+
+let stacks: Record<string, RecordedResource[]>;
+beforeAll(async () => {
+  stacks = {
+    dev: (await runProgram('dev', stackConfig('dev'))).resources,
+    prod: (await runProgram('prod', stackConfig('prod'))).resources,
+  };
+});
+const custom = (rs: RecordedResource[]) => rs.filter((r) => !r.type.startsWith('kytes:') && r.type !== 'pulumi:pulumi:Stack');
+const byName = (stack: string, name: string) => {
+  const r = stacks[stack].find((x) => x.name === name);
+  if (!r) throw new Error(`no ${name}`);
+  return unwrap(r.inputs) as Record<string, unknown>;
+};
+
+describe('every resource the dev and prod stacks register is one the harness applies', () => {
+  it.each(['dev', 'prod'])('%s: every type has an implementation and every input a translation', (stack) => {
+    const problems: string[] = [];
+    for (const r of custom(stacks[stack])) {
+      const kind = KINDS[r.type];
+      if (!kind) problems.push(`${r.type} ${r.name}: no implementation`);
+      else {
+        try {
+          kind.validate(unwrap(r.inputs) as Record<string, unknown>);
+        } catch (e) {
+          problems.push(`${r.name}: ${(e as Error).message}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(custom(stacks[stack]).length).toBeGreaterThan(20);
+  });
+
+  it('every pinned image has a stand-in', () => {
+    expect(Object.keys(STANDINS).sort()).toEqual(['gitlab', 'mongo', 'nginx', 'postgres', 'redis', 'rocketchat']);
+  });
+});
+
+describe('the container translation table', () => {
+  it('fails on a field it does not know, at the top level or inside a block', () => {
+    const inputs = byName('dev', 'kytes-dev-redis-container');
+    expect(() => validateContainer({ ...inputs, gpus: 'all' })).toThrow(
+      'a docker.Container has "gpus", which the harness does not translate; add it to the translation table in test/rehearsal/kinds/ so it is not silently ignored',
+    );
+    expect(() => validateContainer({ ...inputs, healthcheck: { ...(inputs.healthcheck as object), startTimeout: '1s' } })).toThrow(
+      'docker.Container healthcheck has "startTimeout"',
+    );
+    expect(() => validateContainer({ ...inputs, uploads: [{ file: '/x', content: 'y', mtime: 1 }] })).toThrow('docker.Container uploads has "mtime"');
+  });
+
+  it('builds the Engine API request the provider builds (Redis of the dev stack, engine API 1.44)', () => {
+    const inputs = byName('dev', 'kytes-dev-redis-container');
+    const spec = containerSpec(newEngine, inputs);
+    expect({ name: spec.name, config: { ...spec.config, Env: undefined, Labels: undefined }, host: spec.host }).toEqual({
+      name: 'kytes-dev-redis',
+      config: {
+        Image: inputs.image,
+        Hostname: 'redis',
+        Env: undefined,
+        Labels: undefined,
+        Cmd: ['redis-server', '/usr/local/etc/redis/redis.conf'],
+        StopTimeout: 30,
+        Healthcheck: {
+          Test: ['CMD-SHELL', 'redis-cli -p 6379 ping | grep -q PONG'],
+          Interval: 10e9,
+          Timeout: 5e9,
+          StartPeriod: 30e9,
+          StartInterval: 2e9,
+          Retries: 6,
+        },
+        Volumes: { '/data': {} },
+      },
+      host: {
+        NetworkMode: 'bridge',
+        RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
+        Init: false,
+        LogConfig: { Type: '' },
+        Binds: ['kytes-dev-redis-data:/data:rw'],
+      },
+    });
+    expect(spec.config.Env).toEqual(inputs.envs);
+    expect(spec.config.Labels).toMatchObject({ 'kytes.service': 'redis', 'kytes.prefix': 'kytes-dev' });
+    expect(spec.networks).toEqual([{ name: 'kytes-dev', aliases: ['redis'], ipv4: undefined, ipv6: undefined }]);
+    expect(spec.uploads.map((u) => [u.name, u.mode, u.uid, u.gid])).toEqual([['/usr/local/etc/redis/redis.conf', 0o644, undefined, undefined]]);
+    expect(spec.notes).toEqual([]);
+  });
+
+  it('on an engine without start_interval (API < 1.44) probes at the start interval and says so', () => {
+    const spec = containerSpec(oldEngine, byName('dev', 'kytes-dev-gitlab-main-container'));
+    expect((spec.config.Healthcheck as Record<string, number>).Interval).toBe(15e9);
+    expect(spec.config.Healthcheck).not.toHaveProperty('StartInterval');
+    expect(spec.notes).toEqual(['healthcheck: engine API 1.41 has no start_interval; interval 60s → 15s']);
+    expect(spec.host).toMatchObject({ Memory: 4096 * 1024 * 1024, ShmSize: 256 * 1024 * 1024 });
+    expect(spec.config.ExposedPorts).toEqual({ '22/tcp': {} });
+    expect(spec.host.PortBindings).toEqual({ '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '2222' }] });
+  });
+
+  it('uploads the Mongo keyfile owned by uid/gid 999 with mode 0400', () => {
+    const spec = containerSpec(oldEngine, byName('prod', 'kytes-prod-mongo-1'));
+    expect(spec.uploads.map((u) => [u.name, u.mode.toString(8), u.uid, u.gid])).toEqual([['/etc/mongo-keyfile/keyfile', '400', 999, 999]]);
+  });
+
+  it('reads Go durations', () => {
+    expect([durationNs('15s'), durationNs('1m30s'), durationNs('250ms'), durationNs('0s'), durationNs('2h')]).toEqual([
+      15e9, 90e9, 250e6, 0, 7200e9,
+    ]);
+    expect(() => durationNs('15')).toThrow('"15" is not a Go duration');
+  });
+});
+
+describe('diffs, as Pulumi computes them with the providers', () => {
+  const state = (type: string, inputs: Record<string, unknown>): ResourceState => ({
+    urn: 'u',
+    type,
+    name: 'n',
+    custom: true,
+    id: 'i',
+    inputs,
+    outputs: {},
+    parent: '',
+    dependencies: [],
+    deleteBeforeReplace: true,
+    retainOnDelete: false,
+    replaceOnChanges: [],
+  });
+  const container = 'docker:index/container:Container';
+  const base = () => byName('dev', 'kytes-dev-nginx-container');
+  const opts = { replaceOnChanges: ['healthcheck'], ignoreChanges: [] };
+
+  it('a container: env replaces, memory and restart update in place, wait_timeout only changes state', () => {
+    const k = KINDS[container];
+    const old = state(container, base());
+    expect(diff(k, old, { ...base(), envs: ['TZ=Europe/Paris'] }, opts)).toEqual({ kind: 'replace', changed: ['envs'] });
+    expect(diff(k, old, { ...base(), memory: 512, restart: 'always' }, opts)).toEqual({ kind: 'update', changed: ['memory', 'restart'] });
+    expect(diff(k, old, { ...base(), waitTimeout: 30 }, opts)).toEqual({ kind: 'update', changed: ['waitTimeout'] });
+    expect(diff(k, old, base(), opts)).toEqual({ kind: 'same', changed: [] });
+  });
+
+  it('a changed health check only reaches state, unless replaceOnChanges names it (as Kytes does)', () => {
+    const k = KINDS[container];
+    const changed = { ...base(), healthcheck: { ...(base().healthcheck as object), retries: 9 } };
+    expect(diff(k, state(container, base()), changed, { replaceOnChanges: [], ignoreChanges: [] }).kind).toBe('update');
+    expect(k.effect('healthcheck')).toBe('state');
+    expect(diff(k, state(container, base()), changed, opts).kind).toBe('replace');
+  });
+
+  it('sets compare without order; lists with order', () => {
+    const k = KINDS[container];
+    const labels = base().labels as unknown[];
+    expect(changedKeys(k, base(), { ...base(), labels: [...labels].reverse() })).toEqual([]);
+    expect(changedKeys(k, { command: ['a', 'b'] }, { command: ['b', 'a'] })).toEqual(['command']);
+  });
+
+  it('a command: triggers replace, anything else re-runs create in place', () => {
+    const k = KINDS['command:local:Command'];
+    const old = state('command:local:Command', { create: 'x', stdin: 'a', triggers: ['1'] });
+    const none = { replaceOnChanges: [], ignoreChanges: [] };
+    expect(diff(k, old, { create: 'x', stdin: 'b', triggers: ['1'] }, none)).toEqual({ kind: 'update', changed: ['stdin'] });
+    expect(diff(k, old, { create: 'x', stdin: 'a', triggers: ['2'] }, none)).toEqual({ kind: 'replace', changed: ['triggers'] });
+    expect(diff(k, old, { create: 'x', stdin: 'b', triggers: ['1'] }, { replaceOnChanges: [], ignoreChanges: ['stdin'] }).kind).toBe('same');
+  });
+
+  it('volumes, networks and images are replaced by any change but keepLocally', () => {
+    const none = { replaceOnChanges: [], ignoreChanges: [] };
+    const v = 'docker:index/volume:Volume';
+    expect(diff(KINDS[v], state(v, { name: 'a' }), { name: 'a', labels: [{ label: 'x', value: 'y' }] }, none).kind).toBe('replace');
+    const i = 'docker:index/remoteImage:RemoteImage';
+    expect(diff(KINDS[i], state(i, { name: 'a:1' }), { name: 'a:1', keepLocally: true }, none).kind).toBe('update');
+    expect(diff(KINDS[i], state(i, { name: 'a:1' }), { name: 'a:2' }, none).kind).toBe('replace');
+  });
+});
+
+describe('destroy order', () => {
+  it('deletes every resource after everything that depends on it, runs delete commands with their stored inputs', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kytes-harness-'));
+    try {
+      const store = new StateStore(path.join(dir, 'state.json'));
+      const marks = path.join(dir, 'marks');
+      const cmd = (name: string, deps: string[], extra: Partial<ResourceState> = {}): ResourceState => ({
+        urn: `urn:${name}`,
+        type: 'command:local:Command',
+        name,
+        custom: true,
+        id: name,
+        inputs: { create: 'true', delete: `echo ${name} >> ${marks}` },
+        outputs: { stdout: '', stderr: '' },
+        parent: '',
+        dependencies: deps.map((d) => `urn:${d}`),
+        deleteBeforeReplace: false,
+        retainOnDelete: false,
+        replaceOnChanges: [],
+        ...extra,
+      });
+      // backup → app → db; kept → db (retained: its delete must not run)
+      store.put(cmd('db', []));
+      store.put(cmd('app', ['db']));
+      store.put(cmd('backup', ['app', 'db']));
+      store.put(cmd('kept', ['db'], { retainOnDelete: true }));
+      const ctx = { cwd: dir, env: process.env, log: () => undefined } as unknown as Context;
+      const d = new Deployer(store, ctx, 's', 'p');
+      await d.destroy();
+      expect(fs.readFileSync(marks, 'utf8').trim().split('\n')).toEqual(['backup', 'app', 'db']);
+      expect(d.steps.map((s) => `${s.op} ${s.name}`).sort()).toEqual(['delete app', 'delete backup', 'delete db', 'retain kept']);
+      expect(store.all()).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a failing delete keeps the resource and everything it depends on', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kytes-harness-'));
+    try {
+      const store = new StateStore(path.join(dir, 'state.json'));
+      const r = (name: string, del: string, deps: string[]): ResourceState => ({
+        urn: `urn:${name}`,
+        type: 'command:local:Command',
+        name,
+        custom: true,
+        id: name,
+        inputs: { delete: del },
+        outputs: {},
+        parent: '',
+        dependencies: deps.map((x) => `urn:${x}`),
+        deleteBeforeReplace: false,
+        retainOnDelete: false,
+        replaceOnChanges: [],
+      });
+      store.put(r('containers', 'true', []));
+      store.put(r('predestroy', 'echo no backup >&2; exit 3', ['containers']));
+      const ctx = { cwd: dir, env: process.env, log: () => undefined } as unknown as Context;
+      await expect(new Deployer(store, ctx, 's', 'p').destroy()).rejects.toThrow(
+        'delete failed:\ncommand:local:Command predestroy: exit status 3: running "echo no backup >&2; exit 3":\nno backup',
+      );
+      expect(store.all().map((x) => x.name).sort()).toEqual(['containers', 'predestroy']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('stand-in images', () => {
+  it('are chosen by the kytes:images key whose value is the pinned reference', () => {
+    const s = new StandIns({ gitlab: 'gitlab/gitlab-ce:19.3.0-ce.0', acme: 'goacme/lego:v4.1.0' }, 'x');
+    expect(s.serviceOf('gitlab/gitlab-ce:19.3.0-ce.0')).toBe('gitlab');
+    expect(() => s.serviceOf('goacme/lego:v4.1.0')).toThrow(
+      'no stand-in for kytes:images.acme (goacme/lego:v4.1.0); add one to STANDINS in test/rehearsal/standins.ts',
+    );
+    expect(() => s.serviceOf('busybox:1')).toThrow('image busybox:1 is not one of the kytes:images the config pins');
+  });
+
+  it("report GitLab's version from the pinned tag", () => {
+    expect(gitlabVersion('gitlab/gitlab-ce:19.3.0-ce.0')).toBe('19.3.0');
+    expect(gitlabVersion(`gitlab/gitlab-ce:19.2.4-ce.0@sha256:${'a'.repeat(64)}`)).toBe('19.2.4');
+    expect(() => gitlabVersion(`gitlab/gitlab-ce@sha256:${'a'.repeat(64)}`)).toThrow('cannot read a GitLab version');
+  });
+});
+
+it('uploads are the one-file tar archives the provider sends', () => {
+  const tar = tarOneFile({ name: '/etc/mongo-keyfile/keyfile', content: Buffer.from('secret-key'), mode: 0o400, uid: 999, gid: 999 });
+  const listing = execFileSync('tar', ['-tvf', '-', '--numeric-owner'], { input: tar, encoding: 'utf8' });
+  expect(listing).toMatch(/^-r-------- 999\/999\s+10 .* etc\/mongo-keyfile\/keyfile\n$/);
+  expect(execFileSync('tar', ['-xOf', '-'], { input: tar, encoding: 'utf8' })).toBe('secret-key');
+});
