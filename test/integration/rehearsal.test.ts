@@ -61,7 +61,10 @@ function volumesOf(t: Topology): string[] {
   ].sort();
 }
 const existingVolumes = async (t: Topology) =>
-  (await docker(['volume', 'ls', '-q', '--filter', `label=kytes.prefix=${t.prefix}`])).split('\n').filter(Boolean).sort();
+  (await docker(['volume', 'ls', '-q', '--filter', `label=kytes.prefix=${t.prefix}`]))
+    .split('\n')
+    .filter(Boolean)
+    .sort();
 const networkExists = (t: Topology) =>
   docker(['network', 'inspect', t.network.name]).then(
     () => true,
@@ -93,7 +96,15 @@ async function checkUp(r: Rehearsal, t: Topology, up: Result): Promise<void> {
   for (const g of t.gitlab) expect(await sshBanner(g.sshPort)).toMatch(/^SSH-2\.0-/);
   expect(fs.existsSync(`${t.ops.scriptsDir}/kytes-backup`)).toBe(true);
   expect(fs.readFileSync(t.ops.cronFile, 'utf8')).toContain(`${t.ops.scriptsDir}/kytes-backup`);
-  expect(Object.keys(up.outputs).sort()).toEqual(['adminCredentials', 'backups', 'containers', 'gitlabInstances', 'networkName', 'urls', 'volumes']);
+  expect(Object.keys(up.outputs).sort()).toEqual([
+    'adminCredentials',
+    'backups',
+    'containers',
+    'gitlabInstances',
+    'networkName',
+    'urls',
+    'volumes',
+  ]);
   void r;
 }
 
@@ -175,10 +186,22 @@ describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo me
     await timed('prod (b) write data', () => writeData(t, creds, 'b'));
     r.config['kytes:backup'] = { ...(r.config['kytes:backup'] as object), trigger: 'rehearsal-b' };
     const up = await timed('prod (b) up with backup.trigger', () => r.up());
-    expect(plan(r, up.steps)).toEqual({ create: ['ops-backup-on-demand'], update: [], replace: [], delete: [], retain: [] });
+    expect(plan(r, up.steps)).toEqual({
+      create: ['ops-backup-on-demand'],
+      update: [],
+      replace: [],
+      delete: [],
+      retain: [],
+    });
     const id = (up.outputs.backups as { lastOnDemandBackup: string }).lastOnDemandBackup;
     expect(backupsLabelled(r.backupDir, 'ondemand')).toEqual([id]);
-    expect(backupSummary(r.backupDir, id)).toEqual({ verified: true, gitlab: ['girofle@19.3.0', 'main@19.3.0'], mongo: 'rs0', uploads: true, postgres: true });
+    expect(backupSummary(r.backupDir, id)).toEqual({
+      verified: true,
+      gitlab: ['girofle@19.3.0', 'main@19.3.0'],
+      mongo: 'rs0',
+      uploads: true,
+      postgres: true,
+    });
     expect(fs.readdirSync(`${r.offHostDir}`)).toContain(id);
     snapshot = await dataSnapshot(t);
     expect(snapshot.mongo).toContain('hello from the rehearsal b');
@@ -198,7 +221,11 @@ describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo me
     expect(up.outputs.adminCredentials).toEqual(creds);
     await checkUp(r, t, up);
     // The superuser password only acted on the first boot of the kept volume: it must still be the one derived now.
-    await execIn(t.postgres.container, ['sh', '-c', 'PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U postgres -d postgres -XAtqc "SELECT 1"']);
+    await execIn(t.postgres.container, [
+      'sh',
+      '-c',
+      'PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U postgres -d postgres -XAtqc "SELECT 1"',
+    ]);
   });
 
   it('(e) adding a GitLab instance creates only its resources; removing it takes its decommission backup, others stay', async () => {
@@ -208,13 +235,28 @@ describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo me
     const added = await timed('prod (e) up adding instance lab', () => r.up());
     const t3 = r.topology();
     expect(plan(r, added.steps)).toMatchObject({
-      create: ['gitlab-lab-config', 'gitlab-lab-container', 'gitlab-lab-data', 'gitlab-lab-image', 'gitlab-lab-logs', 'ops-decommission-backup-lab'],
+      create: [
+        'gitlab-lab-config',
+        'gitlab-lab-container',
+        'gitlab-lab-data',
+        'gitlab-lab-image',
+        'gitlab-lab-logs',
+        'ops-decommission-backup-lab',
+      ],
       replace: ['nginx-container'],
       delete: [],
       retain: [],
     });
+    // In place: only Commands whose script or stdin lists the instances (setup SQL, ops scripts, guards).
+    expect(
+      added.steps.filter(
+        (s) => s.op === 'update' && s.type !== 'command:local:Command' && s.type !== 'command:remote:Command',
+      ),
+    ).toEqual([]);
+    console.log(`adding an instance: ${JSON.stringify(plan(r, added.steps))}`);
     const withLab = await ids(t3);
-    for (const [name, id] of Object.entries(before)) if (name !== t.nginx.container) expect([name, withLab[name]]).toEqual([name, id]);
+    for (const [name, id] of Object.entries(before))
+      if (name !== t.nginx.container) expect([name, withLab[name]]).toEqual([name, id]);
     await checkUp(r, t3, added);
 
     const decommissionBefore = backupsLabelled(r.backupDir, 'decommission').length;
@@ -226,6 +268,8 @@ describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo me
       delete: ['gitlab-lab-container', 'gitlab-lab-image', 'ops-decommission-backup-lab'],
       retain: ['gitlab-lab-config', 'gitlab-lab-data', 'gitlab-lab-logs'],
     });
+    expect(removed.steps.filter((s) => s.op === 'update' && !s.type.startsWith('command:'))).toEqual([]);
+    console.log(`removing it: ${JSON.stringify(plan(r, removed.steps))}`);
     const decommission = backupsLabelled(r.backupDir, 'decommission');
     expect(decommission).toHaveLength(decommissionBefore + 1);
     expect(backupSummary(r.backupDir, decommission[decommission.length - 1])).toMatchObject({
@@ -233,7 +277,8 @@ describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo me
       gitlab: ['girofle@19.3.0', 'lab@19.3.0', 'main@19.3.0'],
     });
     const after = await ids(t);
-    for (const [name, id] of Object.entries(before)) if (name !== t.nginx.container) expect([name, after[name]]).toEqual([name, id]);
+    for (const [name, id] of Object.entries(before))
+      if (name !== t.nginx.container) expect([name, after[name]]).toEqual([name, id]);
     expect(Object.keys(after).sort()).toEqual(expectedContainers(t));
     expect(await existingVolumes(t3)).toEqual(volumesOf(t3));
   });

@@ -1,7 +1,13 @@
 import { randomBytes } from 'crypto';
 import { parseConfig } from '../../lib/config';
 import { renderGitlabConfig } from '../../lib/gitlab-rb';
-import { mongodCommand, mongoHealthcheck, renderMongoInit, rocketchatHealthcheck, rocketchatMongoUrl } from '../../lib/mongo';
+import {
+  mongodCommand,
+  mongoHealthcheck,
+  renderMongoInit,
+  rocketchatHealthcheck,
+  rocketchatMongoUrl,
+} from '../../lib/mongo';
 import { renderPostgresSetup, postgresPasswordEnv } from '../../lib/postgres-setup';
 import { deriveTopology, Topology } from '../../lib/topology';
 import { STANDINS } from '../rehearsal/standins';
@@ -17,20 +23,35 @@ jest.setTimeout(300_000);
 
 const hex = randomBytes(3).toString('hex');
 const sandbox = new Sandbox();
-const images = { gitlab: `kytes-it-standin/gitlab:${hex}`, mongo: `kytes-it-standin/mongo:${hex}`, rocketchat: `kytes-it-standin/rocketchat:${hex}` };
+const images = {
+  gitlab: `kytes-it-standin/gitlab:${hex}`,
+  mongo: `kytes-it-standin/mongo:${hex}`,
+  rocketchat: `kytes-it-standin/rocketchat:${hex}`,
+};
 let t: Topology;
 const pw = (what: string) => `${what}-${randomBytes(9).toString('base64url')}`;
-const passwords = { postgres: pw('pg'), gitlab: pw('gl'), redis: pw('redis'), root: pw('root'), mongoRoot: pw('mroot'), mongoApp: pw('mapp') };
+const passwords = {
+  postgres: pw('pg'),
+  gitlab: pw('gl'),
+  redis: pw('redis'),
+  root: pw('root'),
+  mongoRoot: pw('mroot'),
+  mongoApp: pw('mapp'),
+};
 
 async function build(service: 'gitlab' | 'mongo' | 'rocketchat'): Promise<void> {
   const b = STANDINS[service].build!;
-  await docker(['build', '-q', '-t', images[service], ...(b.dockerfile ? ['-f', b.dockerfile] : []), b.context], { timeoutMs: 300_000 });
+  await docker(['build', '-q', '-t', images[service], ...(b.dockerfile ? ['-f', b.dockerfile] : []), b.context], {
+    timeoutMs: 300_000,
+  });
 }
 
 /** stdout and stderr of a container. */
 const logs = async (name: string) => {
   const { execFile } = await import('child_process');
-  return new Promise<string>((resolve) => execFile('docker', ['logs', name], (_e, out, err) => resolve(`${out}${err}`)));
+  return new Promise<string>((resolve) =>
+    execFile('docker', ['logs', name], (_e, out, err) => resolve(`${out}${err}`)),
+  );
 };
 
 /** Whether a health check command (["CMD", …]) passes inside the container, right now. */
@@ -74,7 +95,11 @@ describe('GitLab stand-in', () => {
       aliases: [`${g().alias}-${suffix}`],
       env: { GITLAB_OMNIBUS_CONFIG: renderGitlabConfig(t, g(), 'constrained'), ...env },
     });
-  const good = () => ({ KYTES_DB_PASSWORD: passwords.gitlab, KYTES_REDIS_PASSWORD: passwords.redis, GITLAB_ROOT_PASSWORD: passwords.root });
+  const good = () => ({
+    KYTES_DB_PASSWORD: passwords.gitlab,
+    KYTES_REDIS_PASSWORD: passwords.redis,
+    GITLAB_ROOT_PASSWORD: passwords.root,
+  });
 
   beforeAll(async () => {
     await sandbox.run({
@@ -84,10 +109,13 @@ describe('GitLab stand-in', () => {
       aliases: [t.postgres.alias],
       env: { POSTGRES_PASSWORD: passwords.postgres },
     });
-    await waitFor(() => execIn(t.postgres.container, ['pg_isready', '-h', '127.0.0.1', '-U', 'postgres']).then(() => true), {
-      timeoutMs: 60_000,
-      what: 'PostgreSQL',
-    });
+    await waitFor(
+      () => execIn(t.postgres.container, ['pg_isready', '-h', '127.0.0.1', '-U', 'postgres']).then(() => true),
+      {
+        timeoutMs: 60_000,
+        what: 'PostgreSQL',
+      },
+    );
     await sandbox.run({
       name: t.redis.container,
       image: IMAGES.redis,
@@ -115,7 +143,10 @@ describe('GitLab stand-in', () => {
       stdin: renderPostgresSetup(t),
       env: Object.fromEntries(t.gitlab.map((x) => [postgresPasswordEnv(x.name), passwords.gitlab])),
     });
-    await waitFor(() => passes(`${g().container}-ok`, healthcheck), { timeoutMs: 30_000, what: 'the GitLab stand-in healthy' });
+    await waitFor(() => passes(`${g().container}-ok`, healthcheck), {
+      timeoutMs: 30_000,
+      what: 'the GitLab stand-in healthy',
+    });
     expect(await passes(`${g().container}-badredis`, healthcheck)).toBe(false);
     expect(await logs(`${g().container}-badredis`)).toMatch(/Redis .*: AUTH: -(WRONGPASS|ERR)/);
   });
@@ -123,34 +154,69 @@ describe('GitLab stand-in', () => {
   it('is unhealthy with a wrong database password, and keeps the root password of its first boot', async () => {
     await start('badpg', { ...good(), KYTES_DB_PASSWORD: 'wrong' });
     await start('second', { ...good(), GITLAB_ROOT_PASSWORD: 'another' });
-    await waitFor(() => passes(`${g().container}-second`, healthcheck), { timeoutMs: 30_000, what: 'a second GitLab stand-in on the seeded database' });
+    await waitFor(() => passes(`${g().container}-second`, healthcheck), {
+      timeoutMs: 30_000,
+      what: 'a second GitLab stand-in on the seeded database',
+    });
     expect(await passes(`${g().container}-badpg`, healthcheck)).toBe(false);
     expect(await logs(`${g().container}-badpg`)).toContain('password authentication failed');
     const signIn = (password: string) =>
-      execIn(`${g().container}-second`, ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--data-urlencode', 'grant_type=password', '--data-urlencode', 'username=root', '--data-urlencode', `password=${password}`, `http://127.0.0.1:${g().httpPort}/oauth/token`]);
+      execIn(`${g().container}-second`, [
+        'curl',
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--data-urlencode',
+        'grant_type=password',
+        '--data-urlencode',
+        'username=root',
+        '--data-urlencode',
+        `password=${password}`,
+        `http://127.0.0.1:${g().httpPort}/oauth/token`,
+      ]);
     expect([await signIn(passwords.root), await signIn('another')]).toEqual(['200', '400']);
   });
 
   it('refuses a config without the external database', async () => {
     const name = `${g().container}-nodb`;
-    await sandbox.run({ name, image: images.gitlab, network: t.network.name, env: { GITLAB_OMNIBUS_CONFIG: "external_url 'http://x.example'\n" } });
-    await waitFor(async () => (await docker(['inspect', '-f', '{{.State.Running}}', name])).trim() === 'false', { timeoutMs: 20_000, what: 'the stand-in to exit' });
+    await sandbox.run({
+      name,
+      image: images.gitlab,
+      network: t.network.name,
+      env: { GITLAB_OMNIBUS_CONFIG: "external_url 'http://x.example'\n" },
+    });
+    await waitFor(async () => (await docker(['inspect', '-f', '{{.State.Running}}', name])).trim() === 'false', {
+      timeoutMs: 20_000,
+      what: 'the stand-in to exit',
+    });
     expect(await logs(name)).toContain('the stand-in has no bundled PostgreSQL');
   });
 });
 
 describe('MongoDB stand-in', () => {
   const m = () => t.mongo!;
-  const keyfile = randomBytes(300).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 200);
+  const keyfile = randomBytes(300)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 200);
   it('refuses a keyfile others can read', async () => {
     const name = uniqueName('mongo-open');
     await sandbox.run({
       name,
       image: images.mongo,
       network: t.network.name,
-      cmd: ['sh', '-c', `mkdir -p /etc/mongo-keyfile && printf %s '${keyfile}' > ${m().keyfilePath} && chown 999:999 ${m().keyfilePath} && chmod 0644 ${m().keyfilePath} && exec mongo-entrypoint ${mongodCommand(m()).join(' ')}`],
+      cmd: [
+        'sh',
+        '-c',
+        `mkdir -p /etc/mongo-keyfile && printf %s '${keyfile}' > ${m().keyfilePath} && chown 999:999 ${m().keyfilePath} && chmod 0644 ${m().keyfilePath} && exec mongo-entrypoint ${mongodCommand(m()).join(' ')}`,
+      ],
     });
-    await waitFor(async () => (await docker(['inspect', '-f', '{{.State.Running}}', name])).trim() === 'false', { timeoutMs: 20_000, what: 'mongod to exit' });
+    await waitFor(async () => (await docker(['inspect', '-f', '{{.State.Running}}', name])).trim() === 'false', {
+      timeoutMs: 20_000,
+      what: 'mongod to exit',
+    });
     expect(await logs(name)).toContain(`permissions on ${m().keyfilePath} are too open`);
   });
 
@@ -162,24 +228,44 @@ describe('MongoDB stand-in', () => {
         network: t.network.name,
         aliases: [alias ?? m().members[index].alias],
         env: { KYTES_MONGO_ROOT_USERNAME: m().rootUser, KYTES_MONGO_ROOT_PASSWORD: passwords.mongoRoot },
-        cmd: ['sh', '-c', `mkdir -p /etc/mongo-keyfile && printf %s '${keyfile}' > ${m().keyfilePath} && chown 999:999 ${m().keyfilePath} && chmod 0400 ${m().keyfilePath} && exec mongo-entrypoint ${mongodCommand(m()).join(' ')}`],
+        cmd: [
+          'sh',
+          '-c',
+          `mkdir -p /etc/mongo-keyfile && printf %s '${keyfile}' > ${m().keyfilePath} && chown 999:999 ${m().keyfilePath} && chmod 0400 ${m().keyfilePath} && exec mongo-entrypoint ${mongodCommand(m()).join(' ')}`,
+        ],
       });
     const initiate = (rootPassword: string) =>
       docker(
-        ['exec', '-i', '-e', `KYTES_MONGO_ROOT_PASSWORD=${rootPassword}`, '-e', `KYTES_MONGO_APP_PASSWORD=${passwords.mongoApp}`, m().members[0].container, 'sh', '-c', 'exec mongosh --quiet --nodb --eval "$(cat)"'],
+        [
+          'exec',
+          '-i',
+          '-e',
+          `KYTES_MONGO_ROOT_PASSWORD=${rootPassword}`,
+          '-e',
+          `KYTES_MONGO_APP_PASSWORD=${passwords.mongoApp}`,
+          m().members[0].container,
+          'sh',
+          '-c',
+          'exec mongosh --quiet --nodb --eval "$(cat)"',
+        ],
         { stdin: renderMongoInit(m(), 20) },
       );
     // Member 2 answers under a wrong alias: the quorum check of the initiation cannot reach mongo-2.
     await start(0);
     await start(1);
     await start(2, 'mongo-two');
-    await expect(initiate(passwords.mongoRoot)).rejects.toThrow(/quorum check failed because not all proposed set members responded affirmatively: mongo-2:27017/);
+    await expect(initiate(passwords.mongoRoot)).rejects.toThrow(
+      /quorum check failed because not all proposed set members responded affirmatively: mongo-2:27017/,
+    );
     await docker(['rm', '-f', '-v', `${m().members[2].container}-bad`]);
     await start(2);
     const out = await initiate(passwords.mongoRoot);
     expect(out).toContain(`ready: ${m().replicaSet} primary ${m().members[0].host}`);
     for (const mb of m().members) {
-      await waitFor(() => passes(mb.container, mongoHealthcheck(m())), { timeoutMs: 20_000, what: `${mb.container} healthy` });
+      await waitFor(() => passes(mb.container, mongoHealthcheck(m())), {
+        timeoutMs: 20_000,
+        what: `${mb.container} healthy`,
+      });
     }
     // Kept data, another root password: the script stops before touching users.
     await expect(initiate('changed')).rejects.toThrow(/cannot authenticate as root on kept data/);
@@ -192,21 +278,35 @@ describe('MongoDB stand-in', () => {
         name,
         image: images.rocketchat,
         network: t.network.name,
-        env: { MONGO_URL: url, ROOT_URL: rc.rootUrl, PORT: String(rc.port), INITIAL_USER: 'yes', ADMIN_USERNAME: 'admin', ADMIN_PASS: 'admin-pass' },
+        env: {
+          MONGO_URL: url,
+          ROOT_URL: rc.rootUrl,
+          PORT: String(rc.port),
+          INITIAL_USER: 'yes',
+          ADMIN_USERNAME: 'admin',
+          ADMIN_PASS: 'admin-pass',
+        },
       });
     const good = `${rc.container}-ok`;
     const bad = `${rc.container}-badpw`;
     const wrongSet = `${rc.container}-badset`;
     await run(good, rocketchatMongoUrl(m(), passwords.mongoApp));
     await run(bad, rocketchatMongoUrl(m(), 'wrong'));
-    await run(wrongSet, rocketchatMongoUrl(m(), passwords.mongoApp).replace(`replicaSet=${m().replicaSet}`, 'replicaSet=other'));
+    await run(
+      wrongSet,
+      rocketchatMongoUrl(m(), passwords.mongoApp).replace(`replicaSet=${m().replicaSet}`, 'replicaSet=other'),
+    );
     await waitFor(
       async () => {
-        if ((await docker(['inspect', '-f', '{{.State.Running}}', good])).trim() !== 'true') throw new GiveUp(await logs(good));
+        if ((await docker(['inspect', '-f', '{{.State.Running}}', good])).trim() !== 'true')
+          throw new GiveUp(await logs(good));
         return passes(good, rocketchatHealthcheck(rc));
       },
       { timeoutMs: 30_000, what: 'the Rocket.Chat stand-in healthy' },
     );
-    expect([await passes(bad, rocketchatHealthcheck(rc)), await passes(wrongSet, rocketchatHealthcheck(rc))]).toEqual([false, false]);
+    expect([await passes(bad, rocketchatHealthcheck(rc)), await passes(wrongSet, rocketchatHealthcheck(rc))]).toEqual([
+      false,
+      false,
+    ]);
   });
 });

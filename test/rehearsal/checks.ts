@@ -73,7 +73,8 @@ export async function routes(t: Topology, cs: Record<string, ContainerInfo>): Pr
   const port = t.nginx.publishedPort;
   const out: Record<string, unknown>[] = [];
   for (const s of t.nginx.servers) {
-    const target = s.kind === 'rocketchat' ? t.rocketchat!.container : t.gitlab.find((g) => g.name === s.name)!.container;
+    const target =
+      s.kind === 'rocketchat' ? t.rocketchat!.container : t.gitlab.find((g) => g.name === s.name)!.container;
     const uri = '/kytes/rehearsal?probe=1';
     const reply = await get(port, `${s.serverName}:${port}`, uri, { 'X-Forwarded-For': '203.0.113.7' });
     if (reply.status !== 200) throw new Error(`${s.serverName}: HTTP ${reply.status} ${reply.body.slice(0, 200)}`);
@@ -131,21 +132,36 @@ export async function postgresObjects(t: Topology): Promise<Record<string, unkno
     )
       .trim()
       .split('|');
-    const extensions = (await psql(t, g.database.name, 'SELECT extname FROM pg_extension ORDER BY extname;\n')).trim().split('\n');
+    const extensions = (await psql(t, g.database.name, 'SELECT extname FROM pg_extension ORDER BY extname;\n'))
+      .trim()
+      .split('\n');
     out.push({ instance: g.name, login, owner, extensions });
   }
   return out;
 }
 
 export function expectedPostgresObjects(t: Topology): Record<string, unknown>[] {
-  return t.gitlab.map((g) => ({ instance: g.name, login: 't', owner: g.database.user, extensions: [...GITLAB_PG_EXTENSIONS].sort() }));
+  return t.gitlab.map((g) => ({
+    instance: g.name,
+    login: 't',
+    owner: g.database.user,
+    extensions: [...GITLAB_PG_EXTENSIONS].sort(),
+  }));
 }
 
 /** POST with a body, no connection reuse. */
 export function post(port: number, host: string, p: string, body: string, headers: Record<string, string> = {}) {
   return new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path: p, method: 'POST', agent: false, timeout: 15_000, headers: { ...headers, host, 'content-length': Buffer.byteLength(body) } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: p,
+        method: 'POST',
+        agent: false,
+        timeout: 15_000,
+        headers: { ...headers, host, 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -166,11 +182,19 @@ export async function signIns(t: Topology, credentials: AdminCredentials): Promi
   for (const g of t.gitlab) {
     const c = credentials.gitlab[g.name];
     const form = `grant_type=password&username=${encodeURIComponent(c.username)}&password=${encodeURIComponent(c.password)}`;
-    out[`gitlab ${g.name}`] = (await post(port, `${g.hostname}:${port}`, '/oauth/token', form, { 'content-type': 'application/x-www-form-urlencoded' })).status;
+    out[`gitlab ${g.name}`] = (
+      await post(port, `${g.hostname}:${port}`, '/oauth/token', form, {
+        'content-type': 'application/x-www-form-urlencoded',
+      })
+    ).status;
   }
   if (t.rocketchat && credentials.rocketchat) {
     const body = JSON.stringify({ user: credentials.rocketchat.username, password: credentials.rocketchat.password });
-    out.rocketchat = (await post(port, `${t.rocketchat.hostname}:${port}`, '/api/v1/login', body, { 'content-type': 'application/json' })).status;
+    out.rocketchat = (
+      await post(port, `${t.rocketchat.hostname}:${port}`, '/api/v1/login', body, {
+        'content-type': 'application/json',
+      })
+    ).status;
   }
   return out;
 }
@@ -194,7 +218,14 @@ export function mongoEval(container: string, js: string): Promise<string> {
 /** The member that says it is the writable primary. */
 export async function mongoPrimary(t: Topology): Promise<string> {
   for (const m of t.mongo!.members) {
-    const out = await execIn(m.container, ['mongosh', '--quiet', '--port', String(t.mongo!.port), '--eval', 'print(db.hello().isWritablePrimary === true)']);
+    const out = await execIn(m.container, [
+      'mongosh',
+      '--quiet',
+      '--port',
+      String(t.mongo!.port),
+      '--eval',
+      'print(db.hello().isWritablePrimary === true)',
+    ]);
     if (out.trim() === 'true') return m.container;
   }
   throw new Error('no Mongo member is primary');
@@ -208,7 +239,10 @@ export async function dataSnapshot(t: Topology): Promise<Record<string, string>>
   const snap: Record<string, string> = {};
   for (const g of t.gitlab) {
     snap[`db ${g.database.name}`] = await databaseChecksum(t, g.database.name);
-    snap[`${g.name}:${g.volumes.config.containerPath}`] = await treeChecksum(g.container, g.volumes.config.containerPath);
+    snap[`${g.name}:${g.volumes.config.containerPath}`] = await treeChecksum(
+      g.container,
+      g.volumes.config.containerPath,
+    );
     snap[`${g.name}:${g.volumes.data.containerPath}`] = await treeChecksum(g.container, g.volumes.data.containerPath);
   }
   if (t.mongo && t.rocketchat) {
@@ -224,7 +258,12 @@ export async function dataSnapshot(t: Topology): Promise<Record<string, string>>
 
 /** Backups in the backup dir whose id ends with `-<label>`, newest last. */
 export function backupsLabelled(dir: string, label: string): string[] {
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => d.endsWith(`-${label}`)).sort() : [];
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((d) => d.endsWith(`-${label}`))
+        .sort()
+    : [];
 }
 
 /** A backup's verified marker and what its manifest says it holds. */

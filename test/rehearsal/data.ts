@@ -13,7 +13,11 @@ export async function writeData(t: Topology, credentials: AdminCredentials, tag:
   for (const g of t.gitlab) {
     await execIn(
       g.container,
-      ['bash', '-c', 'eval "export $(gitlab-standin settings)"; psql -h "$FAKE_DB_HOST" -p "$FAKE_DB_PORT" -U "$FAKE_DB_USER" -d "$FAKE_DB_NAME" -XAtq -v ON_ERROR_STOP=1'],
+      [
+        'bash',
+        '-c',
+        'eval "export $(gitlab-standin settings)"; psql -h "$FAKE_DB_HOST" -p "$FAKE_DB_PORT" -U "$FAKE_DB_USER" -d "$FAKE_DB_NAME" -XAtq -v ON_ERROR_STOP=1',
+      ],
       {
         stdin: `CREATE TABLE IF NOT EXISTS rehearsal_projects (id serial PRIMARY KEY, tag text NOT NULL, payload text NOT NULL);
 INSERT INTO rehearsal_projects (tag, payload) SELECT '${tag}', md5(i::text) || repeat('x', i % 50) FROM generate_series(1, 500) i;
@@ -35,22 +39,41 @@ printf '%s\\n' '# written by the rehearsal (${tag})' >>/etc/gitlab/gitlab.rb`,
   if (t.rocketchat && t.mongo && credentials.rocketchat) {
     const port = t.nginx.publishedPort;
     const host = `${t.rocketchat.hostname}:${port}`;
-    const login = await post(port, host, '/api/v1/login', JSON.stringify({ user: credentials.rocketchat.username, password: credentials.rocketchat.password }), {
-      'content-type': 'application/json',
-    });
+    const login = await post(
+      port,
+      host,
+      '/api/v1/login',
+      JSON.stringify({ user: credentials.rocketchat.username, password: credentials.rocketchat.password }),
+      {
+        'content-type': 'application/json',
+      },
+    );
     if (login.status !== 200) throw new Error(`Rocket.Chat login: ${login.status} ${login.body}`);
     const { userId, authToken } = (JSON.parse(login.body) as { data: { userId: string; authToken: string } }).data;
-    const sent = await post(port, host, '/api/v1/chat.postMessage', JSON.stringify({ channel: '#general', text: `hello from the rehearsal ${tag}` }), {
-      'content-type': 'application/json',
-      'x-user-id': userId,
-      'x-auth-token': authToken,
-    });
+    const sent = await post(
+      port,
+      host,
+      '/api/v1/chat.postMessage',
+      JSON.stringify({ channel: '#general', text: `hello from the rehearsal ${tag}` }),
+      {
+        'content-type': 'application/json',
+        'x-user-id': userId,
+        'x-auth-token': authToken,
+      },
+    );
     if (sent.status !== 200) throw new Error(`Rocket.Chat postMessage: ${sent.status} ${sent.body}`);
     const doc = JSON.stringify({ tag, blob: randomBytes(2000).toString('base64') });
-    await mongoEval(await mongoPrimary(t), `db.getSiblingDB('${t.mongo.appDatabase}').kytes_rehearsal.insertOne(${doc})`);
+    await mongoEval(
+      await mongoPrimary(t),
+      `db.getSiblingDB('${t.mongo.appDatabase}').kytes_rehearsal.insertOne(${doc})`,
+    );
     await execIn(
       t.rocketchat.container,
-      ['sh', '-c', `set -e; mkdir -p ${t.rocketchat.uploads.containerPath}/${tag}; head -c 80000 /dev/urandom >${t.rocketchat.uploads.containerPath}/${tag}/file.bin`],
+      [
+        'sh',
+        '-c',
+        `set -e; mkdir -p ${t.rocketchat.uploads.containerPath}/${tag}; head -c 80000 /dev/urandom >${t.rocketchat.uploads.containerPath}/${tag}/file.bin`,
+      ],
       { user: '65533' },
     );
   }

@@ -109,10 +109,17 @@ const stable = (v: unknown): string =>
 export function changedKeys(kind: ResourceKind, old: Record<string, unknown>, news: Record<string, unknown>): string[] {
   const norm = (k: string, v: unknown) =>
     kind.sets?.includes(k) && Array.isArray(v) ? stable(v.map(stable).sort()) : stable(v ?? null);
-  return [...new Set([...Object.keys(old), ...Object.keys(news)])].filter((k) => norm(k, old[k]) !== norm(k, news[k])).sort();
+  return [...new Set([...Object.keys(old), ...Object.keys(news)])]
+    .filter((k) => norm(k, old[k]) !== norm(k, news[k]))
+    .sort();
 }
 
-export function diff(kind: ResourceKind, old: ResourceState, news: Record<string, unknown>, reg: Pick<Registration, 'replaceOnChanges' | 'ignoreChanges'>): Diff {
+export function diff(
+  kind: ResourceKind,
+  old: ResourceState,
+  news: Record<string, unknown>,
+  reg: Pick<Registration, 'replaceOnChanges' | 'ignoreChanges'>,
+): Diff {
   const changed = changedKeys(kind, old.inputs, news).filter((k) => !reg.ignoreChanges.includes(k));
   if (changed.length === 0) return { kind: 'same', changed };
   const roc = reg.replaceOnChanges.map((p) => p.split(/[.[]/)[0]);
@@ -138,6 +145,8 @@ export class Deployer {
     private readonly ctx: Context,
     private readonly stack: string,
     private readonly project: string,
+    /** The resource types it applies (tests replace some). */
+    private readonly kinds: Readonly<Record<string, ResourceKind>> = KINDS,
   ) {}
 
   get errors(): readonly Error[] {
@@ -145,8 +154,16 @@ export class Deployer {
   }
 
   private record(op: Op, r: { urn: string; type: string; name: string }, started: number, changed?: readonly string[]) {
-    this.steps.push({ op, urn: r.urn, type: r.type, name: r.name, ms: Date.now() - started, ...(changed ? { changed } : {}) });
-    if (op !== 'same') this.ctx.log(`${op} ${r.type} ${r.name}${changed ? ` (${changed.join(', ')})` : ''} ${Date.now() - started} ms`);
+    this.steps.push({
+      op,
+      urn: r.urn,
+      type: r.type,
+      name: r.name,
+      ms: Date.now() - started,
+      ...(changed ? { changed } : {}),
+    });
+    if (op !== 'same')
+      this.ctx.log(`${op} ${r.type} ${r.name}${changed ? ` (${changed.join(', ')})` : ''} ${Date.now() - started} ms`);
   }
 
   /** Called by the mocks for every registration; resolves with the id and state the program sees. */
@@ -165,7 +182,8 @@ export class Deployer {
     const urn = urnOf(this.stack, this.project, reg.parent, reg.type, reg.name);
     if (this.seen.has(urn)) throw new Error(`duplicate resource URN ${urn}`);
     this.seen.add(urn);
-    if (reg.unsupported.length > 0) throw new Error(`rehearsal: resource options ${reg.unsupported.join(', ')} are not supported`);
+    if (reg.unsupported.length > 0)
+      throw new Error(`rehearsal: resource options ${reg.unsupported.join(', ')} are not supported`);
     const inputs = unwrap(reg.inputs) as Record<string, unknown>;
     const base = {
       urn,
@@ -184,8 +202,9 @@ export class Deployer {
       this.store.put({ ...base, id: '', outputs: {} });
       return { id: '', state: reg.inputs };
     }
-    const kind = KINDS[reg.type];
-    if (!kind) throw new Error(`rehearsal: no implementation of resource type ${reg.type}; add one in test/rehearsal/kinds/`);
+    const kind = this.kinds[reg.type];
+    if (!kind)
+      throw new Error(`rehearsal: no implementation of resource type ${reg.type}; add one in test/rehearsal/kinds/`);
     kind.validate(inputs);
     const old = this.store.get(urn);
     const started = Date.now();
@@ -195,7 +214,8 @@ export class Deployer {
         const c = await kind.create(this.ctx, { urn, name: reg.name, provider: base.provider, inputs });
         return { ...base, id: c.id, outputs: c.outputs };
       } catch (e) {
-        if (e instanceof PartialCreate) this.store.put({ ...base, id: e.created.id, outputs: e.created.outputs, tainted: true });
+        if (e instanceof PartialCreate)
+          this.store.put({ ...base, id: e.created.id, outputs: e.created.outputs, tainted: true });
         throw e;
       }
     };
@@ -270,7 +290,7 @@ export class Deployer {
         wave.map(async (r) => {
           const started = Date.now();
           try {
-            if (r.custom && !r.retainOnDelete) await KINDS[r.type].delete(this.ctx, r);
+            if (r.custom && !r.retainOnDelete) await this.kinds[r.type].delete(this.ctx, r);
             this.store.drop(r);
             left.delete(r);
             if (r.custom) this.record(r.retainOnDelete ? 'retain' : 'delete', r, started);

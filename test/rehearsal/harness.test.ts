@@ -7,7 +7,8 @@ import { changedKeys, Deployer, diff, StateStore } from './deployer';
 import type { Engine } from './engine';
 import { KINDS } from './kinds';
 import { containerSpec, durationNs, validateContainer } from './kinds/container';
-import type { Context, ResourceState } from './kinds/types';
+import type { Context, ResourceKind, ResourceState } from './kinds/types';
+import { runAgainst } from './program';
 import { gitlabVersion, STANDINS, StandIns } from './standins';
 import { tarOneFile } from './tar';
 
@@ -16,6 +17,7 @@ import { tarOneFile } from './tar';
  * the translation is the provider's, and diffs and delete order follow Pulumi and the providers.
  * The Docker half is test/integration/rehearsal.test.ts.
  */
+jest.setTimeout(60_000);
 const oldEngine = { version: '1.41', supports: () => false } as unknown as Engine;
 const newEngine = { version: '1.44', supports: () => true } as unknown as Engine;
 
@@ -26,7 +28,8 @@ beforeAll(async () => {
     prod: (await runProgram('prod', stackConfig('prod'))).resources,
   };
 });
-const custom = (rs: RecordedResource[]) => rs.filter((r) => !r.type.startsWith('kytes:') && r.type !== 'pulumi:pulumi:Stack');
+const custom = (rs: RecordedResource[]) =>
+  rs.filter((r) => !r.type.startsWith('kytes:') && r.type !== 'pulumi:pulumi:Stack');
 const byName = (stack: string, name: string) => {
   const r = stacks[stack].find((x) => x.name === name);
   if (!r) throw new Error(`no ${name}`);
@@ -62,46 +65,52 @@ describe('the container translation table', () => {
     expect(() => validateContainer({ ...inputs, gpus: 'all' })).toThrow(
       'a docker.Container has "gpus", which the harness does not translate; add it to the translation table in test/rehearsal/kinds/ so it is not silently ignored',
     );
-    expect(() => validateContainer({ ...inputs, healthcheck: { ...(inputs.healthcheck as object), startTimeout: '1s' } })).toThrow(
-      'docker.Container healthcheck has "startTimeout"',
+    expect(() =>
+      validateContainer({ ...inputs, healthcheck: { ...(inputs.healthcheck as object), startTimeout: '1s' } }),
+    ).toThrow('docker.Container healthcheck has "startTimeout"');
+    expect(() => validateContainer({ ...inputs, uploads: [{ file: '/x', content: 'y', mtime: 1 }] })).toThrow(
+      'docker.Container uploads has "mtime"',
     );
-    expect(() => validateContainer({ ...inputs, uploads: [{ file: '/x', content: 'y', mtime: 1 }] })).toThrow('docker.Container uploads has "mtime"');
   });
 
   it('builds the Engine API request the provider builds (Redis of the dev stack, engine API 1.44)', () => {
     const inputs = byName('dev', 'kytes-dev-redis-container');
     const spec = containerSpec(newEngine, inputs);
-    expect({ name: spec.name, config: { ...spec.config, Env: undefined, Labels: undefined }, host: spec.host }).toEqual({
-      name: 'kytes-dev-redis',
-      config: {
-        Image: inputs.image,
-        Hostname: 'redis',
-        Env: undefined,
-        Labels: undefined,
-        Cmd: ['redis-server', '/usr/local/etc/redis/redis.conf'],
-        StopTimeout: 30,
-        Healthcheck: {
-          Test: ['CMD-SHELL', 'redis-cli -p 6379 ping | grep -q PONG'],
-          Interval: 10e9,
-          Timeout: 5e9,
-          StartPeriod: 30e9,
-          StartInterval: 2e9,
-          Retries: 6,
+    expect({ name: spec.name, config: { ...spec.config, Env: undefined, Labels: undefined }, host: spec.host }).toEqual(
+      {
+        name: 'kytes-dev-redis',
+        config: {
+          Image: inputs.image,
+          Hostname: 'redis',
+          Env: undefined,
+          Labels: undefined,
+          Cmd: ['redis-server', '/usr/local/etc/redis/redis.conf'],
+          StopTimeout: 30,
+          Healthcheck: {
+            Test: ['CMD-SHELL', 'redis-cli -p 6379 ping | grep -q PONG'],
+            Interval: 10e9,
+            Timeout: 5e9,
+            StartPeriod: 30e9,
+            StartInterval: 2e9,
+            Retries: 6,
+          },
+          Volumes: { '/data': {} },
         },
-        Volumes: { '/data': {} },
+        host: {
+          NetworkMode: 'bridge',
+          RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
+          Init: false,
+          LogConfig: { Type: '' },
+          Binds: ['kytes-dev-redis-data:/data:rw'],
+        },
       },
-      host: {
-        NetworkMode: 'bridge',
-        RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
-        Init: false,
-        LogConfig: { Type: '' },
-        Binds: ['kytes-dev-redis-data:/data:rw'],
-      },
-    });
+    );
     expect(spec.config.Env).toEqual(inputs.envs);
     expect(spec.config.Labels).toMatchObject({ 'kytes.service': 'redis', 'kytes.prefix': 'kytes-dev' });
     expect(spec.networks).toEqual([{ name: 'kytes-dev', aliases: ['redis'], ipv4: undefined, ipv6: undefined }]);
-    expect(spec.uploads.map((u) => [u.name, u.mode, u.uid, u.gid])).toEqual([['/usr/local/etc/redis/redis.conf', 0o644, undefined, undefined]]);
+    expect(spec.uploads.map((u) => [u.name, u.mode, u.uid, u.gid])).toEqual([
+      ['/usr/local/etc/redis/redis.conf', 0o644, undefined, undefined],
+    ]);
     expect(spec.notes).toEqual([]);
   });
 
@@ -117,7 +126,9 @@ describe('the container translation table', () => {
 
   it('uploads the Mongo keyfile owned by uid/gid 999 with mode 0400', () => {
     const spec = containerSpec(oldEngine, byName('prod', 'kytes-prod-mongo-1'));
-    expect(spec.uploads.map((u) => [u.name, u.mode.toString(8), u.uid, u.gid])).toEqual([['/etc/mongo-keyfile/keyfile', '400', 999, 999]]);
+    expect(spec.uploads.map((u) => [u.name, u.mode.toString(8), u.uid, u.gid])).toEqual([
+      ['/etc/mongo-keyfile/keyfile', '400', 999, 999],
+    ]);
   });
 
   it('reads Go durations', () => {
@@ -150,8 +161,14 @@ describe('diffs, as Pulumi computes them with the providers', () => {
   it('a container: env replaces, memory and restart update in place, wait_timeout only changes state', () => {
     const k = KINDS[container];
     const old = state(container, base());
-    expect(diff(k, old, { ...base(), envs: ['TZ=Europe/Paris'] }, opts)).toEqual({ kind: 'replace', changed: ['envs'] });
-    expect(diff(k, old, { ...base(), memory: 512, restart: 'always' }, opts)).toEqual({ kind: 'update', changed: ['memory', 'restart'] });
+    expect(diff(k, old, { ...base(), envs: ['TZ=Europe/Paris'] }, opts)).toEqual({
+      kind: 'replace',
+      changed: ['envs'],
+    });
+    expect(diff(k, old, { ...base(), memory: 512, restart: 'always' }, opts)).toEqual({
+      kind: 'update',
+      changed: ['memory', 'restart'],
+    });
     expect(diff(k, old, { ...base(), waitTimeout: 30 }, opts)).toEqual({ kind: 'update', changed: ['waitTimeout'] });
     expect(diff(k, old, base(), opts)).toEqual({ kind: 'same', changed: [] });
   });
@@ -175,15 +192,26 @@ describe('diffs, as Pulumi computes them with the providers', () => {
     const k = KINDS['command:local:Command'];
     const old = state('command:local:Command', { create: 'x', stdin: 'a', triggers: ['1'] });
     const none = { replaceOnChanges: [], ignoreChanges: [] };
-    expect(diff(k, old, { create: 'x', stdin: 'b', triggers: ['1'] }, none)).toEqual({ kind: 'update', changed: ['stdin'] });
-    expect(diff(k, old, { create: 'x', stdin: 'a', triggers: ['2'] }, none)).toEqual({ kind: 'replace', changed: ['triggers'] });
-    expect(diff(k, old, { create: 'x', stdin: 'b', triggers: ['1'] }, { replaceOnChanges: [], ignoreChanges: ['stdin'] }).kind).toBe('same');
+    expect(diff(k, old, { create: 'x', stdin: 'b', triggers: ['1'] }, none)).toEqual({
+      kind: 'update',
+      changed: ['stdin'],
+    });
+    expect(diff(k, old, { create: 'x', stdin: 'a', triggers: ['2'] }, none)).toEqual({
+      kind: 'replace',
+      changed: ['triggers'],
+    });
+    expect(
+      diff(k, old, { create: 'x', stdin: 'b', triggers: ['1'] }, { replaceOnChanges: [], ignoreChanges: ['stdin'] })
+        .kind,
+    ).toBe('same');
   });
 
   it('volumes, networks and images are replaced by any change but keepLocally', () => {
     const none = { replaceOnChanges: [], ignoreChanges: [] };
     const v = 'docker:index/volume:Volume';
-    expect(diff(KINDS[v], state(v, { name: 'a' }), { name: 'a', labels: [{ label: 'x', value: 'y' }] }, none).kind).toBe('replace');
+    expect(
+      diff(KINDS[v], state(v, { name: 'a' }), { name: 'a', labels: [{ label: 'x', value: 'y' }] }, none).kind,
+    ).toBe('replace');
     const i = 'docker:index/remoteImage:RemoteImage';
     expect(diff(KINDS[i], state(i, { name: 'a:1' }), { name: 'a:1', keepLocally: true }, none).kind).toBe('update');
     expect(diff(KINDS[i], state(i, { name: 'a:1' }), { name: 'a:2' }, none).kind).toBe('replace');
@@ -220,7 +248,12 @@ describe('destroy order', () => {
       const d = new Deployer(store, ctx, 's', 'p');
       await d.destroy();
       expect(fs.readFileSync(marks, 'utf8').trim().split('\n')).toEqual(['backup', 'app', 'db']);
-      expect(d.steps.map((s) => `${s.op} ${s.name}`).sort()).toEqual(['delete app', 'delete backup', 'delete db', 'retain kept']);
+      expect(d.steps.map((s) => `${s.op} ${s.name}`).sort()).toEqual([
+        'delete app',
+        'delete backup',
+        'delete db',
+        'retain kept',
+      ]);
       expect(store.all()).toEqual([]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -251,7 +284,12 @@ describe('destroy order', () => {
       await expect(new Deployer(store, ctx, 's', 'p').destroy()).rejects.toThrow(
         'delete failed:\ncommand:local:Command predestroy: exit status 3: running "echo no backup >&2; exit 3":\nno backup',
       );
-      expect(store.all().map((x) => x.name).sort()).toEqual(['containers', 'predestroy']);
+      expect(
+        store
+          .all()
+          .map((x) => x.name)
+          .sort(),
+      ).toEqual(['containers', 'predestroy']);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -276,8 +314,92 @@ describe('stand-in images', () => {
 });
 
 it('uploads are the one-file tar archives the provider sends', () => {
-  const tar = tarOneFile({ name: '/etc/mongo-keyfile/keyfile', content: Buffer.from('secret-key'), mode: 0o400, uid: 999, gid: 999 });
+  const tar = tarOneFile({
+    name: '/etc/mongo-keyfile/keyfile',
+    content: Buffer.from('secret-key'),
+    mode: 0o400,
+    uid: 999,
+    gid: 999,
+  });
   const listing = execFileSync('tar', ['-tvf', '-', '--numeric-owner'], { input: tar, encoding: 'utf8' });
   expect(listing).toMatch(/^-r-------- 999\/999\s+10 .* etc\/mongo-keyfile\/keyfile\n$/);
   expect(execFileSync('tar', ['-xOf', '-'], { input: tar, encoding: 'utf8' })).toBe('secret-key');
+});
+
+describe('the program drives the deployer as it drives the engine', () => {
+  type Event = { op: 'start' | 'end'; name: string };
+  function fakeKinds(events: Event[], failing: string): Record<string, ResourceKind> {
+    return Object.fromEntries(
+      Object.entries(KINDS).map(([type, k]) => [
+        type,
+        {
+          ...k,
+          async create(_ctx: Context, r: { name: string }) {
+            events.push({ op: 'start', name: r.name });
+            await new Promise((res) => setTimeout(res, 5));
+            if (r.name === failing) throw new Error('boom');
+            events.push({ op: 'end', name: r.name });
+            return {
+              id: `${r.name}-id`,
+              outputs: { imageId: `sha256:${r.name}`, result: 'pw', stdout: '', stderr: '' },
+            };
+          },
+          delete: async () => undefined,
+        } as ResourceKind,
+      ]),
+    );
+  }
+  const run = async (failing: string) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kytes-harness-'));
+    const events: Event[] = [];
+    const store = new StateStore(path.join(dir, 'state.json'));
+    const d = new Deployer(
+      store,
+      { log: () => undefined } as unknown as Context,
+      'dev',
+      'kytes',
+      fakeKinds(events, failing),
+    );
+    const config = { ...stackConfig('dev'), 'kytes:masterSecret': 'm'.repeat(40) };
+    const result = await runAgainst(d, 'dev', config, ['kytes:masterSecret']).then(
+      (r) => r,
+      (e: Error) => e,
+    );
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { events, result, store, d };
+  };
+
+  it('starts each resource after every resource it depends on (dependsOn and Outputs) has been created', async () => {
+    const { events, result, store } = await run('none');
+    expect(result).not.toBeInstanceOf(Error);
+    const ended = (name: string) => events.findIndex((e) => e.op === 'end' && e.name === name);
+    const started = (name: string) => events.findIndex((e) => e.op === 'start' && e.name === name);
+    const names = new Map(store.all().map((r) => [r.urn, r]));
+    const violations: string[] = [];
+    for (const r of store.all().filter((x) => x.custom)) {
+      for (const dep of r.dependencies) {
+        const d = names.get(dep);
+        if (d?.custom && !(ended(d.name) < started(r.name)))
+          violations.push(`${r.name} started before ${d.name} was created`);
+      }
+    }
+    expect(violations).toEqual([]);
+    // The setup step waits for PostgreSQL; GitLab for the setup step; the pre-destroy backup for every container.
+    expect(ended('kytes-dev-postgres-container')).toBeLessThan(started('kytes-dev-postgres-setup'));
+    expect(ended('kytes-dev-postgres-setup')).toBeLessThan(started('kytes-dev-gitlab-main-container'));
+    expect(ended('kytes-dev-rocketchat-container')).toBeLessThan(started('kytes-dev-ops-predestroy-backup'));
+  });
+
+  it('a failed create fails the up: nothing that depends on it starts, independent steps finish, nothing is deleted', async () => {
+    const { events, result, d } = await run('kytes-dev-postgres-container');
+    expect(result).toBeInstanceOf(Error);
+    expect((result as Error).message).toBe(
+      'update failed:\n  - docker:index/container:Container kytes-dev-postgres-container: boom',
+    );
+    const startedNames = events.filter((e) => e.op === 'start').map((e) => e.name);
+    expect(startedNames).not.toContain('kytes-dev-postgres-setup');
+    expect(startedNames).not.toContain('kytes-dev-gitlab-main-container');
+    expect(startedNames).toEqual(expect.arrayContaining(['kytes-dev-redis-container', 'kytes-dev-nginx-container']));
+    expect(d.steps.filter((s) => s.op === 'delete')).toEqual([]);
+  });
 });

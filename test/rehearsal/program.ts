@@ -42,6 +42,7 @@ function optionsOf(req: RegisterRequest): Options {
   if (req.getReplacementTrigger?.()) unsupported.push('replacementTrigger');
   if (req.getTransformsList().length > 0) unsupported.push('transforms');
   if (req.getAliasesList().length > 0) unsupported.push('aliases');
+  if (req.getProtect()) unsupported.push('protect');
   const t = req.getCustomtimeouts();
   if (t && (t.getCreate() || t.getUpdate() || t.getDelete())) unsupported.push('customTimeouts');
   const hooks = req.getHooks?.()?.toObject?.() ?? {};
@@ -74,7 +75,13 @@ export async function runAgainst(
   let outputs: Record<string, unknown> = {};
   const rejections: unknown[] = [];
   const onRejection = (e: unknown) => rejections.push(e);
-  process.on('unhandledRejection', onRejection);
+  // As the language host does, the run reports what the SDK leaves unhandled (a failed registration
+  // rejects every Output that depends on it): its error is this function's, not the test runner's.
+  // The handlers are those of the real process (jest gives test code a copy of `process`).
+  const host = realProcess();
+  const saved = host.listeners('unhandledRejection');
+  host.removeAllListeners('unhandledRejection');
+  host.on('unhandledRejection', onRejection);
   try {
     await jest.isolateModulesAsync(async () => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -117,14 +124,22 @@ export async function runAgainst(
       pulumi.runtime.setAllConfig({ ...config }, [...secretKeys]);
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const program = require(path.join(ROOT, 'index.ts')) as Record<string, unknown>;
+      // The engine's view of the end of a run: every registration has answered. A failed step fails the
+      // run; exports that depend on it never resolve, so they are not waited for then.
+      const drained = settings.waitForRPCs();
       const failed = new Promise<never>((_, reject) => {
-        const poll = setInterval(() => {
-          if (deployer.errors.length > 0) {
-            clearInterval(poll);
-            reject(deployer.errors[0]);
-          }
-        }, 200);
-        settings.waitForRPCs().then(() => clearInterval(poll));
+        const check = () => {
+          if (deployer.errors.length > 0) reject(deployer.errors[0]);
+        };
+        const poll = setInterval(check, 200);
+        drained.then(() => {
+          clearInterval(poll);
+          check();
+          setTimeout(
+            () => reject(new Error('rehearsal: an export did not resolve after every registration')),
+            60_000,
+          ).unref();
+        });
       });
       failed.catch(() => undefined);
       const resolved: Record<string, unknown> = {};
@@ -138,13 +153,24 @@ export async function runAgainst(
       }
       outputs = resolved;
     });
+  } catch (e) {
+    if (deployer.errors.length === 0) throw e;
   } finally {
-    process.off('unhandledRejection', onRejection);
+    // Late rejections of the failed run still land here before the runner's handlers come back.
+    await new Promise((r) => setTimeout(r, 100));
+    host.off('unhandledRejection', onRejection);
+    for (const l of saved) host.on('unhandledRejection', l as (...args: unknown[]) => void);
   }
   if (deployer.errors.length > 0) throw aggregate(deployer.errors);
   const real = rejections.filter((e) => !deployer.errors.some((d) => d === e || String(e).includes(d.message)));
   if (real.length > 0) throw new Error(`the program failed: ${String(real[0])}`);
   return { outputs };
+}
+
+/** The Node.js process object, outside jest's sandbox (vm.runInThisContext evaluates in the main context). */
+function realProcess(): NodeJS.Process {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('vm') as typeof import('vm')).runInThisContext('process') as NodeJS.Process;
 }
 
 function aggregate(errors: readonly Error[]): Error {

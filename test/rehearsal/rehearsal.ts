@@ -22,8 +22,9 @@ import { StandIns } from './standins';
  * The stack config is Pulumi.<stack>.yaml with what a rehearsal on a shared machine must change:
  * a unique `kytes:prefix` (so the scripts dir /opt/kytes/<prefix>, the cron file and every Docker name
  * are unique), host ports that are free and bound to 127.0.0.1, a free subnet, the Docker host (the local
- * engine), backup and off-host directories in the run's directory, a fresh master secret, and GitLab's
- * start timeout at its minimum (5 minutes) so that a stand-in that never gets healthy fails quickly.
+ * engine), backup and off-host directories in the run's directory, a backup schedule of once a year, a
+ * fresh master secret, and GitLab's start timeout at its minimum (5 minutes) so that a stand-in that never
+ * gets healthy fails quickly.
  */
 export type StackConfig = Record<string, unknown>;
 
@@ -93,8 +94,17 @@ export class Rehearsal {
     gitlab.instances = await Promise.all(instances.map(async (i) => ({ ...i, sshPort: await freePort() })));
     c['kytes:gitlab'] = { ...gitlab, sshBindAddress: '127.0.0.1', startTimeoutMinutes: 5 };
     const backup = obj('kytes:backup');
-    c['kytes:backup'] = { ...backup, dir: r.backupDir, ...(backup.offHost !== undefined ? { offHost: r.offHostDir } : {}) };
-    c['kytes:network'] = { ...obj('kytes:network'), subnet: await r.freeSubnet(c['kytes:docker'] as { host: string; sshOpts?: string[] }) };
+    // Once a year: a cron daemon on the machine must not start a backup in the middle of a scenario.
+    c['kytes:backup'] = {
+      ...backup,
+      dir: r.backupDir,
+      schedule: '0 0 1 1 *',
+      ...(backup.offHost !== undefined ? { offHost: r.offHostDir } : {}),
+    };
+    c['kytes:network'] = {
+      ...obj('kytes:network'),
+      subnet: await r.freeSubnet(c['kytes:docker'] as { host: string; sshOpts?: string[] }),
+    };
     return r;
   }
 
@@ -105,7 +115,10 @@ export class Rehearsal {
 
   /** The topology the program derives from the current config. */
   topology(): Topology {
-    return deriveTopology(parseConfig(this.flatConfig(), (k) => k === 'kytes:masterSecret'), this.stack);
+    return deriveTopology(
+      parseConfig(this.flatConfig(), (k) => k === 'kytes:masterSecret'),
+      this.stack,
+    );
   }
 
   log(line: string): void {
@@ -115,7 +128,9 @@ export class Rehearsal {
 
   /** The last lines of the run's log, for a failure message. */
   tail(lines = 60): string {
-    return fs.existsSync(this.logFile) ? fs.readFileSync(this.logFile, 'utf8').trim().split('\n').slice(-lines).join('\n') : '';
+    return fs.existsSync(this.logFile)
+      ? fs.readFileSync(this.logFile, 'utf8').trim().split('\n').slice(-lines).join('\n')
+      : '';
   }
 
   private engineFor(host: string, sshOpts?: string[]): Promise<Engine> {
@@ -211,17 +226,27 @@ export class Rehearsal {
       }
       const filter = encodeURIComponent(JSON.stringify({ label: [`kytes.prefix=${this.prefix}`] }));
       const tryDo = (p: Promise<unknown>) => p.catch((err) => problems.push(String(err)));
-      const containers = (await engine.request('GET', `/containers/json?all=true&filters=${filter}`).catch(() => [])) as { Id: string }[];
+      const containers = (await engine
+        .request('GET', `/containers/json?all=true&filters=${filter}`)
+        .catch(() => [])) as { Id: string }[];
       for (const c of containers) await tryDo(engine.request('DELETE', `/containers/${c.Id}?force=true&v=true`));
       const networks = (await engine.request('GET', `/networks?filters=${filter}`).catch(() => [])) as { Id: string }[];
       for (const n of networks) await tryDo(engine.request('DELETE', `/networks/${n.Id}`));
-      const volumes = ((await engine.request('GET', `/volumes?filters=${filter}`).catch(() => ({}))) as { Volumes?: { Name: string }[] }).Volumes ?? [];
-      for (const v of volumes) await tryDo(engine.request('DELETE', `/volumes/${encodeURIComponent(v.Name)}?force=true`));
+      const volumes =
+        (
+          (await engine.request('GET', `/volumes?filters=${filter}`).catch(() => ({}))) as {
+            Volumes?: { Name: string }[];
+          }
+        ).Volumes ?? [];
+      for (const v of volumes)
+        await tryDo(engine.request('DELETE', `/volumes/${encodeURIComponent(v.Name)}?force=true`));
       await this.standins?.cleanup(engine);
       engine.close();
     }
     await this.ssh?.stop().catch((err) => problems.push(String(err)));
-    const paths = t ? [t.ops.scriptsDir, t.ops.cronFile] : [`/opt/kytes/${this.prefix}`, `/etc/cron.d/kytes-${this.prefix}`];
+    const paths = t
+      ? [t.ops.scriptsDir, t.ops.cronFile]
+      : [`/opt/kytes/${this.prefix}`, `/etc/cron.d/kytes-${this.prefix}`];
     for (const p of [...paths, this.dir]) {
       try {
         fs.rmSync(p, { recursive: true, force: true });

@@ -48,7 +48,16 @@ export async function sshDockerHost(dir: string): Promise<SshDockerHost> {
   execFileSync('ssh-add', ['-q', key], { env: { ...process.env, SSH_AUTH_SOCK: agentSock }, stdio: 'pipe' });
   return {
     dockerHost: `ssh://${sshd.user}@127.0.0.1:${sshd.port}`,
-    sshOpts: ['-i', key, '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${known}`, '-o', 'StrictHostKeyChecking=accept-new'],
+    sshOpts: [
+      '-i',
+      key,
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      `UserKnownHostsFile=${known}`,
+      '-o',
+      'StrictHostKeyChecking=accept-new',
+    ],
     env: { PATH: `${bin}:${process.env.PATH ?? ''}`, SSH_AUTH_SOCK: agentSock },
     async stop() {
       agent.kill();

@@ -23,11 +23,19 @@ export interface StandIn {
   /** A local image (test/integration/setup/build-images.sh). */
   readonly image?: string;
   /** Or a build on top of the local images; `args` may read the pinned reference (e.g. GitLab's version). */
-  readonly build?: { readonly context: string; readonly dockerfile?: string; args?(ref: string): Record<string, string> };
+  readonly build?: {
+    readonly context: string;
+    readonly dockerfile?: string;
+    args?(ref: string): Record<string, string>;
+  };
 }
 
 export const STANDINS: Readonly<Record<string, StandIn>> = {
-  postgres: { kind: 'real', what: "Debian bookworm's PostgreSQL 15 (kytes-test/postgres)", image: 'kytes-test/postgres:bookworm' },
+  postgres: {
+    kind: 'real',
+    what: "Debian bookworm's PostgreSQL 15 (kytes-test/postgres)",
+    image: 'kytes-test/postgres:bookworm',
+  },
   redis: { kind: 'real', what: "Debian bookworm's Redis 7.0 (kytes-test/redis)", image: 'kytes-test/redis:bookworm' },
   nginx: { kind: 'real', what: "Debian bookworm's nginx 1.22 (kytes-test/nginx)", image: 'kytes-test/nginx:bookworm' },
   gitlab: {
@@ -35,7 +43,11 @@ export const STANDINS: Readonly<Record<string, StandIn>> = {
     what: 'gitlab-standin (Python) + fake gitlab-backup/ctl/rake, reporting the pinned tag as its version',
     build: { context: path.join(FAKE, 'gitlab'), args: (ref) => ({ GITLAB_VERSION: gitlabVersion(ref) }) },
   },
-  mongo: { kind: 'stand-in', what: 'stand-in mongod/mongosh/mongodump/mongorestore (Node.js)', build: { context: path.join(FAKE, 'mongo') } },
+  mongo: {
+    kind: 'stand-in',
+    what: 'stand-in mongod/mongosh/mongodump/mongorestore (Node.js)',
+    build: { context: path.join(FAKE, 'mongo') },
+  },
   rocketchat: {
     kind: 'stand-in',
     what: 'stand-in Rocket.Chat server (Node.js)',
@@ -69,10 +81,13 @@ export class StandIns {
 
   serviceOf(ref: string): string {
     const services = Object.keys(this.images).filter((s) => this.images[s] === ref);
-    if (services.length === 0) throw new Error(`rehearsal: image ${ref} is not one of the kytes:images the config pins`);
+    if (services.length === 0)
+      throw new Error(`rehearsal: image ${ref} is not one of the kytes:images the config pins`);
     const missing = services.filter((s) => !STANDINS[s]);
     if (missing.length > 0) {
-      throw new Error(`rehearsal: no stand-in for kytes:images.${missing[0]} (${ref}); add one to STANDINS in test/rehearsal/standins.ts`);
+      throw new Error(
+        `rehearsal: no stand-in for kytes:images.${missing[0]} (${ref}); add one to STANDINS in test/rehearsal/standins.ts`,
+      );
     }
     if (new Set(services.map((s) => STANDINS[s])).size > 1) {
       throw new Error(`rehearsal: ${ref} is pinned for ${services.join(' and ')}, which have different stand-ins`);
@@ -82,7 +97,10 @@ export class StandIns {
 
   /** The tag this run gives the stand-in of `ref`. */
   tagOf(ref: string): string {
-    const clean = ref.replace(/[^a-z0-9_.-]+/gi, '-').toLowerCase().slice(0, 100);
+    const clean = ref
+      .replace(/[^a-z0-9_.-]+/gi, '-')
+      .toLowerCase()
+      .slice(0, 100);
     return `kytes-rehearsal-${this.run}/${this.serviceOf(ref)}:${clean}`;
   }
 
@@ -103,7 +121,10 @@ export class StandIns {
     const [repo, version] = [tag.slice(0, tag.lastIndexOf(':')), tag.slice(tag.lastIndexOf(':') + 1)];
     this.tags.add(tag);
     if (s.image) {
-      await engine.request('POST', `/images/${encodeURIComponent(s.image)}/tag?repo=${encodeURIComponent(repo)}&tag=${version}`);
+      await engine.request(
+        'POST',
+        `/images/${encodeURIComponent(s.image)}/tag?repo=${encodeURIComponent(repo)}&tag=${version}`,
+      );
     } else if (s.build) {
       const args = Object.entries(s.build.args?.(ref) ?? {}).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
       const file = s.build.dockerfile ? ['-f', s.build.dockerfile] : [];
@@ -120,7 +141,8 @@ export class StandIns {
   /** A container's image must come from a RemoteImage, and its kytes.service label (when set) match it. */
   checkContainer(image: string, labels: Readonly<Record<string, string>> | undefined): void {
     const service = this.services.get(image);
-    if (!service) throw new Error(`rehearsal: container image ${image} does not come from a docker.RemoteImage of the program`);
+    if (!service)
+      throw new Error(`rehearsal: container image ${image} does not come from a docker.RemoteImage of the program`);
     const label = labels?.[LABELS.service];
     if (label !== undefined && label !== service) {
       throw new Error(`rehearsal: a container labelled ${LABELS.service}=${label} runs the image of ${service}`);

@@ -73,7 +73,12 @@ function exec(
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (code === 0) resolve({ stdout: stdout.replace(/\n$/, ''), stderr: stderr.replace(/\n$/, '') });
-      else reject(new Error(`${signal ? `signal: ${signal}` : `exit status ${code}`}: running ${JSON.stringify(opts.shown)}:\n${both}`));
+      else
+        reject(
+          new Error(
+            `${signal ? `signal: ${signal}` : `exit status ${code}`}: running ${JSON.stringify(opts.shown)}:\n${both}`,
+          ),
+        );
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.stdin && opts.stdin.length > 0 ? opts.stdin : undefined);
@@ -89,8 +94,15 @@ function previousOutputEnv(inputs: Record<string, unknown>, previous?: Run): Rec
 }
 
 async function runLocal(ctx: Context, name: string, command: string, inputs: Record<string, unknown>, previous?: Run) {
-  const interpreter = Array.isArray(inputs.interpreter) && inputs.interpreter.length > 0 ? inputs.interpreter.map(String) : ['/bin/sh', '-c'];
-  const env = { ...ctx.env, ...((inputs.environment as Record<string, string>) ?? {}), ...previousOutputEnv(inputs, previous) };
+  const interpreter =
+    Array.isArray(inputs.interpreter) && inputs.interpreter.length > 0
+      ? inputs.interpreter.map(String)
+      : ['/bin/sh', '-c'];
+  const env = {
+    ...ctx.env,
+    ...((inputs.environment as Record<string, string>) ?? {}),
+    ...previousOutputEnv(inputs, previous),
+  };
   return exec(ctx, name, inputs.logging, interpreter[0], [...interpreter.slice(1), command], {
     cwd: inputs.dir === undefined ? ctx.cwd : String(inputs.dir),
     env,
@@ -112,7 +124,15 @@ async function runRemote(ctx: Context, name: string, command: string, inputs: Re
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kytes-rehearsal-ssh-'));
   try {
-    const args = ['-F', '/dev/null', '-T', '-o', 'BatchMode=yes', '-o', `ConnectTimeout=${Number(c.perDialTimeout ?? 15)}`];
+    const args = [
+      '-F',
+      '/dev/null',
+      '-T',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `ConnectTimeout=${Number(c.perDialTimeout ?? 15)}`,
+    ];
     args.push('-p', String(c.port ?? 22), '-l', String(c.user ?? 'root'));
     if (c.privateKey !== undefined) {
       const key = path.join(tmp, 'key');
@@ -153,7 +173,10 @@ function commandKind(fields: readonly string[], remote: boolean): ResourceKind {
     },
     effect: (key) => (key === 'triggers' ? 'replace' : 'update'),
     async create(ctx, r) {
-      const out = r.inputs.create === undefined ? { stdout: '', stderr: '' } : await run(ctx, r.name, String(r.inputs.create), r.inputs);
+      const out =
+        r.inputs.create === undefined
+          ? { stdout: '', stderr: '' }
+          : await run(ctx, r.name, String(r.inputs.create), r.inputs);
       return { id: `${r.name}-${Date.now().toString(16)}`, outputs: { ...out } };
     },
     async update(ctx, old: ResourceState, inputs) {

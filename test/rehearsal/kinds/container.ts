@@ -91,7 +91,10 @@ export const CONTAINER_FIELDS: Readonly<Record<string, Field>> = {
       for (const p of asArray(v)) {
         const key = `${Number(p.internal)}/${str(p.protocol ?? 'tcp')}`;
         exposed[key] = {};
-        const binding = { HostIp: str(p.ip ?? '0.0.0.0'), HostPort: p.external === undefined ? '' : String(p.external) };
+        const binding = {
+          HostIp: str(p.ip ?? '0.0.0.0'),
+          HostPort: p.external === undefined ? '' : String(p.external),
+        };
         (bindings[key] ??= []).push(binding);
       }
       s.config.ExposedPorts = exposed;
@@ -108,7 +111,8 @@ export const CONTAINER_FIELDS: Readonly<Record<string, Field>> = {
       for (const x of asArray(v)) {
         const source = x.hostPath ?? x.volumeName;
         if (x.fromContainer !== undefined) from.push(str(x.fromContainer));
-        else if (x.containerPath === undefined) throw new Error('volume entry without container path or source container');
+        else if (x.containerPath === undefined)
+          throw new Error('volume entry without container path or source container');
         else {
           vols[str(x.containerPath)] = {};
           if (source !== undefined) binds.push(`${str(source)}:${str(x.containerPath)}:${x.readOnly ? 'ro' : 'rw'}`);
@@ -126,7 +130,9 @@ export const CONTAINER_FIELDS: Readonly<Record<string, Field>> = {
       s.host.Mounts = asArray(v).map((m) => {
         onlyKnown('a mounts[].tmpfsOptions', m.tmpfsOptions, ['sizeBytes', 'mode']);
         if (m.bindOptions !== undefined || m.volumeOptions !== undefined) {
-          throw new Error('rehearsal: mounts[].bindOptions/volumeOptions are not translated yet; add them to container.ts');
+          throw new Error(
+            'rehearsal: mounts[].bindOptions/volumeOptions are not translated yet; add them to container.ts',
+          );
         }
         const t = m.tmpfsOptions as { sizeBytes?: number; mode?: number } | undefined;
         return {
@@ -161,12 +167,20 @@ export const CONTAINER_FIELDS: Readonly<Record<string, Field>> = {
     apply: (v, s) => {
       for (const u of asArray(v)) {
         const given = [u.content, u.contentBase64, u.source].filter((x) => x !== undefined && x !== '');
-        if (given.length !== 1) throw new Error("error with upload content: exactly one of 'content', 'content_base64', 'source'");
-        if (u.source !== undefined) throw new Error('rehearsal: uploads[].source is not translated yet; add it to container.ts');
+        if (given.length !== 1)
+          throw new Error("error with upload content: exactly one of 'content', 'content_base64', 'source'");
+        if (u.source !== undefined)
+          throw new Error('rehearsal: uploads[].source is not translated yet; add it to container.ts');
         const content =
           u.content !== undefined ? Buffer.from(str(u.content), 'utf8') : Buffer.from(str(u.contentBase64), 'base64');
         const mode = u.permissions !== undefined ? parseInt(str(u.permissions), 8) : u.executable ? 0o744 : 0o644;
-        s.uploads.push({ name: str(u.file), content, mode, uid: resolveId('passwd', u.owner), gid: resolveId('group', u.group) });
+        s.uploads.push({
+          name: str(u.file),
+          content,
+          mode,
+          uid: resolveId('passwd', u.owner),
+          gid: resolveId('group', u.group),
+        });
       }
     },
   },
@@ -191,7 +205,9 @@ export const CONTAINER_FIELDS: Readonly<Record<string, Field>> = {
           // Docker < 25 has no start interval: probe at the start interval throughout, so the first healthy
           // report comes as soon as on a newer engine (checks are then more frequent than `interval` asks).
           hc.Interval = start;
-          s.notes.push(`healthcheck: engine API ${s.engine.version} has no start_interval; interval ${h.interval} → ${h.startInterval}`);
+          s.notes.push(
+            `healthcheck: engine API ${s.engine.version} has no start_interval; interval ${h.interval} → ${h.startInterval}`,
+          );
         }
       }
       s.config.Healthcheck = hc;
@@ -212,7 +228,8 @@ export const CONTAINER_FIELDS: Readonly<Record<string, Field>> = {
   ulimits: {
     effect: 'replace',
     sub: ['name', 'soft', 'hard'],
-    apply: (v, s) => (s.host.Ulimits = asArray(v).map((u) => ({ Name: str(u.name), Soft: Number(u.soft), Hard: Number(u.hard) }))),
+    apply: (v, s) =>
+      (s.host.Ulimits = asArray(v).map((u) => ({ Name: str(u.name), Soft: Number(u.soft), Hard: Number(u.hard) }))),
   },
   sysctls: { effect: 'replace', apply: (v, s) => (s.host.Sysctls = v) },
   capabilities: {
@@ -252,7 +269,8 @@ export function validateContainer(inputs: Record<string, unknown>): void {
     if (v === undefined || !field.sub) continue;
     for (const item of Array.isArray(v) ? v : [v]) onlyKnown(`docker.Container ${key}`, item, field.sub);
   }
-  if (inputs.attach || inputs.logs || inputs.rm) throw new Error('rehearsal: attach/logs/rm containers are not translated');
+  if (inputs.attach || inputs.logs || inputs.rm)
+    throw new Error('rehearsal: attach/logs/rm containers are not translated');
 }
 
 /** The create request of the provider for these inputs (its defaults included). */
@@ -261,7 +279,12 @@ export function containerSpec(engine: Engine, inputs: Record<string, unknown>): 
     engine,
     config: {},
     // Provider defaults: network_mode "bridge", restart "no", init false.
-    host: { NetworkMode: 'bridge', RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, Init: false, LogConfig: { Type: '' } },
+    host: {
+      NetworkMode: 'bridge',
+      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      Init: false,
+      LogConfig: { Type: '' },
+    },
     networks: [],
     uploads: [],
     notes: [],
@@ -274,7 +297,12 @@ export function containerSpec(engine: Engine, inputs: Record<string, unknown>): 
 
 interface Inspect {
   Id: string;
-  State: { Running: boolean; Status: string; ExitCode: number; Health?: { Status: string; Log?: { Output: string }[] } };
+  State: {
+    Running: boolean;
+    Status: string;
+    ExitCode: number;
+    Health?: { Status: string; Log?: { Output: string }[] };
+  };
 }
 
 async function waitHealthy(ctx: Context, engine: Engine, id: string, name: string, timeoutS: number): Promise<void> {
@@ -290,7 +318,9 @@ async function waitHealthy(ctx: Context, engine: Engine, id: string, name: strin
     if (c.State.Health.Status === 'healthy') return;
     if (Date.now() > deadline) {
       const last = c.State.Health.Log?.slice(-1)[0]?.Output?.trim() ?? '';
-      throw new Error(`container ${name} failed to be in healthy state in ${timeoutS} s (${c.State.Status}, health ${c.State.Health.Status}; last check: ${last.slice(0, 300)})`);
+      throw new Error(
+        `container ${name} failed to be in healthy state in ${timeoutS} s (${c.State.Status}, health ${c.State.Health.Status}; last check: ${last.slice(0, 300)})`,
+      );
     }
     if (Date.now() - lastReport > 30_000) {
       ctx.log(`waiting for ${name}: ${c.State.Status}, health ${c.State.Health.Status}`);
@@ -312,7 +342,18 @@ async function remove(engine: Engine, id: string, graceSeconds: number, removeVo
 
 export const containerKind: ResourceKind = {
   // TypeSet in the provider schema.
-  sets: ['envs', 'labels', 'networksAdvanced', 'uploads', 'volumes', 'mounts', 'ulimits', 'hosts', 'dns', 'securityOpts'],
+  sets: [
+    'envs',
+    'labels',
+    'networksAdvanced',
+    'uploads',
+    'volumes',
+    'mounts',
+    'ulimits',
+    'hosts',
+    'dns',
+    'securityOpts',
+  ],
   validate: validateContainer,
   effect: (key) => CONTAINER_FIELDS[key]?.effect ?? 'replace',
 
@@ -339,16 +380,22 @@ export const containerKind: ResourceKind = {
         for (const n of spec.networks) {
           await engine.request('POST', `/networks/${encodeURIComponent(n.name)}/connect`, {
             Container: id,
-            EndpointConfig: { Aliases: n.aliases, IPAMConfig: { IPv4Address: n.ipv4 ?? '', IPv6Address: n.ipv6 ?? '' } },
+            EndpointConfig: {
+              Aliases: n.aliases,
+              IPAMConfig: { IPv4Address: n.ipv4 ?? '', IPv6Address: n.ipv6 ?? '' },
+            },
           });
         }
       }
       for (const u of spec.uploads) {
-        await engine.request('PUT', `/containers/${id}/archive?path=%2F`, tarOneFile(u), { contentType: 'application/x-tar' });
+        await engine.request('PUT', `/containers/${id}/archive?path=%2F`, tarOneFile(u), {
+          contentType: 'application/x-tar',
+        });
       }
       if (inputs.start !== false) {
         await engine.request('POST', `/containers/${id}/start`);
-        if (inputs.wait === true) await waitHealthy(ctx, engine, id, String(inputs.name), Number(inputs.waitTimeout ?? 60));
+        if (inputs.wait === true)
+          await waitHealthy(ctx, engine, id, String(inputs.name), Number(inputs.waitTimeout ?? 60));
       }
     } catch (e) {
       // As Pulumi does with a create that failed after the container existed: it stays, recorded in

@@ -9,12 +9,23 @@ import { asArray, onlyKnown, ResourceKind } from './types';
  */
 const labels = (v: unknown) => Object.fromEntries(asArray(v).map((l) => [String(l.label), String(l.value)]));
 
-const NETWORK_FIELDS = ['name', 'driver', 'ipamConfigs', 'labels', 'internal', 'attachable', 'ipv6', 'options', 'checkDuplicate'];
+const NETWORK_FIELDS = [
+  'name',
+  'driver',
+  'ipamConfigs',
+  'labels',
+  'internal',
+  'attachable',
+  'ipv6',
+  'options',
+  'checkDuplicate',
+];
 export const networkKind: ResourceKind = {
   sets: ['labels', 'ipamConfigs'],
   validate(inputs) {
     onlyKnown('a docker.Network', inputs, NETWORK_FIELDS);
-    for (const c of asArray(inputs.ipamConfigs)) onlyKnown('docker.Network ipamConfigs', c, ['subnet', 'gateway', 'ipRange']);
+    for (const c of asArray(inputs.ipamConfigs))
+      onlyKnown('docker.Network ipamConfigs', c, ['subnet', 'gateway', 'ipRange']);
     for (const l of asArray(inputs.labels)) onlyKnown('docker.Network labels', l, ['label', 'value']);
   },
   effect: () => 'replace',
@@ -78,7 +89,14 @@ export const volumeKind: ResourceKind = {
 
 export const remoteImageKind: ResourceKind = {
   validate(inputs) {
-    onlyKnown('a docker.RemoteImage', inputs, ['name', 'keepLocally', 'forceRemove', 'triggers', 'pullTriggers', 'platform']);
+    onlyKnown('a docker.RemoteImage', inputs, [
+      'name',
+      'keepLocally',
+      'forceRemove',
+      'triggers',
+      'pullTriggers',
+      'platform',
+    ]);
   },
   effect: (key) => (key === 'keepLocally' || key === 'forceRemove' ? 'state' : 'replace'),
   async create(ctx, r) {

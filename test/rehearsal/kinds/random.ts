@@ -38,7 +38,8 @@ export const randomPasswordKind: ResourceKind = {
     if (on('upper')) classes.push({ chars: CLASSES.upper, min: Number(i.minUpper ?? 0) });
     if (on('lower')) classes.push({ chars: CLASSES.lower, min: Number(i.minLower ?? 0) });
     if (on('numeric') && on('number')) classes.push({ chars: CLASSES.numeric, min: Number(i.minNumeric ?? 0) });
-    if (on('special')) classes.push({ chars: String(i.overrideSpecial ?? CLASSES.special), min: Number(i.minSpecial ?? 0) });
+    if (on('special'))
+      classes.push({ chars: String(i.overrideSpecial ?? CLASSES.special), min: Number(i.minSpecial ?? 0) });
     const length = Number(i.length);
     const pick = (chars: string) => chars[randomInt(chars.length)];
     const out: string[] = [];

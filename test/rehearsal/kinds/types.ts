@@ -59,16 +59,26 @@ export interface ResourceKind {
   validate(inputs: Record<string, unknown>): void;
   /** The effect the provider gives a change of `key` (a top-level input). */
   effect(key: string): Effect;
-  create(ctx: Context, r: { urn: string; name: string; provider?: string; inputs: Record<string, unknown> }): Promise<Created>;
+  create(
+    ctx: Context,
+    r: { urn: string; name: string; provider?: string; inputs: Record<string, unknown> },
+  ): Promise<Created>;
   /** In-place update; only called when every changed key's effect is `update` or `state`. */
-  update(ctx: Context, old: ResourceState, inputs: Record<string, unknown>, changed: readonly string[]): Promise<Created>;
+  update(
+    ctx: Context,
+    old: ResourceState,
+    inputs: Record<string, unknown>,
+    changed: readonly string[],
+  ): Promise<Created>;
   delete(ctx: Context, state: ResourceState): Promise<void>;
 }
 
 /** Fails on any key of `value` outside `known`, naming where it was found. */
 export function onlyKnown(where: string, value: unknown, known: readonly string[]): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
-  const unknown = Object.keys(value).filter((k) => !known.includes(k) && (value as Record<string, unknown>)[k] !== undefined);
+  const unknown = Object.keys(value).filter(
+    (k) => !known.includes(k) && (value as Record<string, unknown>)[k] !== undefined,
+  );
   if (unknown.length > 0) {
     throw new Error(
       `rehearsal: ${where} has ${unknown.map((k) => `"${k}"`).join(', ')}, which the harness does not translate; ` +
@@ -77,7 +87,8 @@ export function onlyKnown(where: string, value: unknown, known: readonly string[
   }
 }
 
-export const asArray = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? (v as Record<string, unknown>[]) : []);
+export const asArray = (v: unknown): Record<string, unknown>[] =>
+  Array.isArray(v) ? (v as Record<string, unknown>[]) : [];
 
 /** A create that failed after the resource came to exist: Pulumi keeps it in state, to be replaced. */
 export class PartialCreate extends Error {

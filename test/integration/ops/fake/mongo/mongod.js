@@ -32,15 +32,28 @@ const opts = { port: 27017, dbpath: '/data/db', bindIp: '127.0.0.1' };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].includes('=') ? argv[i].split(/=(.*)/s) : [argv[i], undefined];
-    const value = () => (inline !== undefined ? inline : argv[++i] ?? fatal(`option ${flag} needs a value`, 2));
+    const value = () => (inline !== undefined ? inline : (argv[++i] ?? fatal(`option ${flag} needs a value`, 2)));
     switch (flag) {
-      case '--replSet': opts.replSet = value(); break;
-      case '--port': opts.port = Number(value()); break;
-      case '--bind_ip_all': opts.bindIp = '0.0.0.0'; break;
-      case '--bind_ip': opts.bindIp = value().split(',')[0]; break;
-      case '--keyFile': opts.keyFile = value(); break;
-      case '--dbpath': opts.dbpath = value(); break;
-      default: fatal(`Error parsing command line: unrecognised option '${flag}'`, 2);
+      case '--replSet':
+        opts.replSet = value();
+        break;
+      case '--port':
+        opts.port = Number(value());
+        break;
+      case '--bind_ip_all':
+        opts.bindIp = '0.0.0.0';
+        break;
+      case '--bind_ip':
+        opts.bindIp = value().split(',')[0];
+        break;
+      case '--keyFile':
+        opts.keyFile = value();
+        break;
+      case '--dbpath':
+        opts.dbpath = value();
+        break;
+      default:
+        fatal(`Error parsing command line: unrecognised option '${flag}'`, 2);
     }
   }
   if (!opts.replSet) fatal('this stand-in only runs as a replica-set member (--replSet)', 2);
@@ -57,7 +70,8 @@ if (opts.keyFile) {
   }
   if ((st.mode & 0o077) !== 0) fatal(`permissions on ${opts.keyFile} are too open`);
   const key = content.replace(/\s+/g, '');
-  if (key.length < 6 || key.length > 1024) fatal(`security key in ${opts.keyFile} has length ${key.length}, must be between 6 and 1024 chars`);
+  if (key.length < 6 || key.length > 1024)
+    fatal(`security key in ${opts.keyFile} has length ${key.length}, must be between 6 and 1024 chars`);
   if (!/^[A-Za-z0-9+/=]+$/.test(key)) fatal(`invalid char in key file ${opts.keyFile}`);
   digest = keyfileDigest(content);
 }
@@ -78,8 +92,15 @@ function writeAtomic(file, text) {
 }
 const readJson = (file, dflt) => (fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : dflt);
 const readColl = (db, coll) => readJson(collFile(db, coll), []);
-const listDbs = () => fs.readdirSync(ROOT).filter((d) => !d.startsWith('.') && fs.statSync(path.join(ROOT, d)).isDirectory());
-const listColls = (db) => (fs.existsSync(path.join(ROOT, db)) ? fs.readdirSync(path.join(ROOT, db)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)) : []);
+const listDbs = () =>
+  fs.readdirSync(ROOT).filter((d) => !d.startsWith('.') && fs.statSync(path.join(ROOT, d)).isDirectory());
+const listColls = (db) =>
+  fs.existsSync(path.join(ROOT, db))
+    ? fs
+        .readdirSync(path.join(ROOT, db))
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => f.slice(0, -5))
+    : [];
 let dataVersion = readJson(path.join(META, 'version.json'), 0);
 function bump() {
   dataVersion += 1;
@@ -96,7 +117,8 @@ function snapshot() {
 }
 function loadSnapshot(snap, version) {
   for (const db of listDbs()) fs.rmSync(path.join(ROOT, db), { recursive: true, force: true });
-  for (const [db, colls] of Object.entries(snap)) for (const [c, docs] of Object.entries(colls)) writeAtomic(collFile(db, c), JSON.stringify(docs));
+  for (const [db, colls] of Object.entries(snap))
+    for (const [c, docs] of Object.entries(colls)) writeAtomic(collFile(db, c), JSON.stringify(docs));
   dataVersion = version;
   writeAtomic(path.join(META, 'version.json'), JSON.stringify(dataVersion));
 }
@@ -146,7 +168,9 @@ async function tick() {
       return;
     }
   }
-  await Promise.all(config.members.filter((m) => m.host !== selfHost).map(async (m) => peers.set(m.host, await heartbeat(m.host))));
+  await Promise.all(
+    config.members.filter((m) => m.host !== selfHost).map(async (m) => peers.set(m.host, await heartbeat(m.host))),
+  );
   const reachable = config.members.filter((m) => m.host === selfHost || peers.get(m.host)?.ok);
   let next = 'SECONDARY';
   if (reachable.length >= majority()) {
@@ -163,7 +187,12 @@ async function tick() {
     const behindData = p.dataVersion !== dataVersion;
     if (behindConfig || behindData) {
       const [h, port] = splitHost(m.host);
-      await request(h, port, internalBody({ kytesSync: 1, config, dataVersion, snapshot: behindData ? snapshot() : undefined }), 5000).catch(() => undefined);
+      await request(
+        h,
+        port,
+        internalBody({ kytesSync: 1, config, dataVersion, snapshot: behindData ? snapshot() : undefined }),
+        5000,
+      ).catch(() => undefined);
     }
   }
 }
@@ -180,10 +209,22 @@ async function loop() {
 
 function hello() {
   const inSet = config && selfHost && state !== 'REMOVED';
-  const reply = { ok: 1, isWritablePrimary: inSet && state === 'PRIMARY', secondary: Boolean(inSet && state === 'SECONDARY') };
+  const reply = {
+    ok: 1,
+    isWritablePrimary: inSet && state === 'PRIMARY',
+    secondary: Boolean(inSet && state === 'SECONDARY'),
+  };
   if (!inSet) return { ...reply, isWritablePrimary: false, info: 'Does not have a valid replica set config' };
-  const primary = state === 'PRIMARY' ? selfHost : config.members.find((m) => peers.get(m.host)?.state === 'PRIMARY')?.host;
-  return { ...reply, setName: config._id, setVersion: config.version, hosts: config.members.map((m) => m.host), me: selfHost, ...(primary ? { primary } : {}) };
+  const primary =
+    state === 'PRIMARY' ? selfHost : config.members.find((m) => peers.get(m.host)?.state === 'PRIMARY')?.host;
+  return {
+    ...reply,
+    setName: config._id,
+    setVersion: config.version,
+    hosts: config.members.map((m) => m.host),
+    me: selfHost,
+    ...(primary ? { primary } : {}),
+  };
 }
 
 // --- users and access control --------------------------------------------------------------------
@@ -200,13 +241,16 @@ const READ = new Set(['find', 'count', 'listCollections']);
 const WRITE = new Set(['insert', 'update', 'delete', 'dropDatabase']);
 function authorize(body, name, peer) {
   if (users().length === 0) {
-    return ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(peer) ? null : failure(13, 'Unauthorized', `command ${name} requires authentication`);
+    return ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(peer)
+      ? null
+      : failure(13, 'Unauthorized', `command ${name} requires authentication`);
   }
   if (!body.auth) return failure(13, 'Unauthorized', `command ${name} requires authentication`);
   const u = checkCredentials(body.auth);
   if (!u) return failure(18, 'AuthenticationFailed', 'Authentication failed.');
   if (u.roles.some((r) => r.role === 'root' && r.db === 'admin')) return null;
-  const grants = (role) => u.roles.some((r) => r.db === body.db && (r.role === role || (role === 'read' && r.role === 'readWrite')));
+  const grants = (role) =>
+    u.roles.some((r) => r.db === body.db && (r.role === role || (role === 'read' && r.role === 'readWrite')));
   if ((READ.has(name) && grants('read')) || (WRITE.has(name) && grants('readWrite'))) return null;
   return failure(13, 'Unauthorized', `not authorized on ${body.db} to execute command { ${name} }`);
 }
@@ -219,18 +263,36 @@ const commands = {
   isMaster: hello,
   ping: () => ({ ok: 1 }),
   buildInfo: () => ({ ok: 1, version: '8.0.0-kytes-standin' }),
-  authenticate: (b) => (checkCredentials({ ...b.cmd, db: b.cmd.db || b.db }) ? { ok: 1 } : failure(18, 'AuthenticationFailed', 'Authentication failed.')),
+  authenticate: (b) =>
+    checkCredentials({ ...b.cmd, db: b.cmd.db || b.db })
+      ? { ok: 1 }
+      : failure(18, 'AuthenticationFailed', 'Authentication failed.'),
   async replSetInitiate(b) {
     if (config) return failure(23, 'AlreadyInitialized', 'already initialized');
     const c = b.cmd.replSetInitiate;
-    if (!c || c._id !== opts.replSet) return failure(93, 'InvalidReplicaSetConfig', `Attempting to initiate a replica set with name ${c && c._id}, but command line reports ${opts.replSet}; rejecting`);
-    if (!Array.isArray(c.members) || c.members.length === 0) return failure(93, 'InvalidReplicaSetConfig', 'no members');
+    if (!c || c._id !== opts.replSet)
+      return failure(
+        93,
+        'InvalidReplicaSetConfig',
+        `Attempting to initiate a replica set with name ${c && c._id}, but command line reports ${opts.replSet}; rejecting`,
+      );
+    if (!Array.isArray(c.members) || c.members.length === 0)
+      return failure(93, 'InvalidReplicaSetConfig', 'no members');
     const self = await findSelf(c.members);
-    if (!self) return failure(74, 'NodeNotFound', 'No host described in new configuration with {version: 1} for replica set maps to this node');
+    if (!self)
+      return failure(
+        74,
+        'NodeNotFound',
+        'No host described in new configuration with {version: 1} for replica set maps to this node',
+      );
     for (const m of c.members.filter((x) => x.host !== self)) {
       const r = await heartbeat(m.host);
       if (!r.ok || r.configVersion !== undefined) {
-        return failure(74, 'NodeNotFound', `replSetInitiate quorum check failed because not all proposed set members responded affirmatively: ${m.host} ${r.ok ? 'already has a config' : r.error}`);
+        return failure(
+          74,
+          'NodeNotFound',
+          `replSetInitiate quorum check failed because not all proposed set members responded affirmatively: ${m.host} ${r.ok ? 'already has a config' : r.error}`,
+        );
       }
     }
     saveConfig({ ...c, version: 1 });
@@ -238,15 +300,22 @@ const commands = {
     setImmediate(() => tick().catch(() => undefined));
     return { ok: 1 };
   },
-  replSetGetConfig: () => (config ? { ok: 1, config } : failure(94, 'NotYetInitialized', 'no replset config has been received')),
+  replSetGetConfig: () =>
+    config ? { ok: 1, config } : failure(94, 'NotYetInitialized', 'no replset config has been received'),
   replSetReconfig(b) {
     if (!config) return failure(94, 'NotYetInitialized', 'no replset config has been received');
     const np = notPrimary();
     if (np) return np;
     const c = b.cmd.replSetReconfig;
-    if (!(c.version > config.version)) return failure(103, 'NewReplicaSetConfigurationIncompatible', `version field value of ${c.version} is not greater than the current config version ${config.version}`);
+    if (!(c.version > config.version))
+      return failure(
+        103,
+        'NewReplicaSetConfigurationIncompatible',
+        `version field value of ${c.version} is not greater than the current config version ${config.version}`,
+      );
     if (c._id !== config._id) return failure(103, 'NewReplicaSetConfigurationIncompatible', 'replica set name changed');
-    if (!c.members.some((m) => m.host === selfHost)) return failure(74, 'NodeNotFound', 'the primary is not in the new config');
+    if (!c.members.some((m) => m.host === selfHost))
+      return failure(74, 'NodeNotFound', 'the primary is not in the new config');
     const keep = selfHost;
     saveConfig(c);
     selfHost = keep;
@@ -261,7 +330,14 @@ const commands = {
       members: config.members.map((m) => {
         const self = m.host === selfHost;
         const st = self ? state : peers.get(m.host)?.ok ? peers.get(m.host).state : 'DOWN';
-        return { _id: m._id, name: m.host, health: st === 'DOWN' ? 0 : 1, state: STATE_CODES[st] ?? 6, stateStr: st, ...(self ? { self: true } : {}) };
+        return {
+          _id: m._id,
+          name: m.host,
+          health: st === 'DOWN' ? 0 : 1,
+          state: STATE_CODES[st] ?? 6,
+          stateStr: st,
+          ...(self ? { self: true } : {}),
+        };
       }),
     };
   },
@@ -270,9 +346,13 @@ const commands = {
     if (np) return np;
     const all = users();
     const name = b.cmd.createUser;
-    if (all.some((u) => u.user === name && u.db === b.db)) return failure(51003, 'Location51003', `User "${name}@${b.db}" already exists`);
+    if (all.some((u) => u.user === name && u.db === b.db))
+      return failure(51003, 'Location51003', `User "${name}@${b.db}" already exists`);
     const salt = crypto.randomBytes(8).toString('hex');
-    writeColl('admin', 'system.users', [...all, { _id: `${b.db}.${name}`, user: name, db: b.db, salt, hash: hashPwd(b.cmd.pwd, salt), roles: b.cmd.roles ?? [] }]);
+    writeColl('admin', 'system.users', [
+      ...all,
+      { _id: `${b.db}.${name}`, user: name, db: b.db, salt, hash: hashPwd(b.cmd.pwd, salt), roles: b.cmd.roles ?? [] },
+    ]);
     return { ok: 1 };
   },
   updateUser(b) {
@@ -336,7 +416,10 @@ const commands = {
     return { ok: 1 };
   },
   /** What mongodump reads: every collection of one database. Root only (mongodump needs the backup role). */
-  kytesDump: (b) => ({ ok: 1, collections: Object.fromEntries(listColls(b.cmd.kytesDump).map((c) => [c, readColl(b.cmd.kytesDump, c)])) }),
+  kytesDump: (b) => ({
+    ok: 1,
+    collections: Object.fromEntries(listColls(b.cmd.kytesDump).map((c) => [c, readColl(b.cmd.kytesDump, c)])),
+  }),
   /** What mongorestore --drop writes: the database replaced by the archive's collections. */
   kytesRestore(b) {
     const np = notPrimary();
@@ -351,10 +434,18 @@ const commands = {
 };
 const ADMIN_ONLY = new Set(['kytesDump', 'kytesRestore']);
 const internalCommands = {
-  kytesHeartbeat: () => ({ ok: 1, instanceId, state, configVersion: config?.version, setName: config?._id, dataVersion }),
+  kytesHeartbeat: () => ({
+    ok: 1,
+    instanceId,
+    state,
+    configVersion: config?.version,
+    setName: config?._id,
+    dataVersion,
+  }),
   kytesSync(b) {
     const c = b.cmd.config;
-    if (c._id !== opts.replSet) return failure(93, 'InvalidReplicaSetConfig', `replica set ${c._id}, command line reports ${opts.replSet}`);
+    if (c._id !== opts.replSet)
+      return failure(93, 'InvalidReplicaSetConfig', `replica set ${c._id}, command line reports ${opts.replSet}`);
     if (!config || c.version > config.version) {
       saveConfig(c);
       log(`received config version ${c.version}`);
@@ -370,7 +461,9 @@ async function handle(body, peer) {
   body.db = body.db || 'admin';
   const internal = digest !== undefined && body.internal === digest;
   if (name in internalCommands) {
-    return internal ? internalCommands[name](body) : failure(18, 'AuthenticationFailed', 'keyfile authentication failed');
+    return internal
+      ? internalCommands[name](body)
+      : failure(18, 'AuthenticationFailed', 'keyfile authentication failed');
   }
   if (!(name in commands)) return failure(59, 'CommandNotFound', `no such command: '${name}'`);
   if (!PUBLIC.has(name)) {
@@ -398,7 +491,16 @@ const server = http.createServer((req, res) => {
     res.end(JSON.stringify(reply));
   });
 });
-server.listen(opts.port, opts.bindIp, () => log(`waiting for connections on ${opts.bindIp}:${opts.port} (stand-in, ${config ? `config version ${config.version}` : 'no config'})`));
+server.listen(opts.port, opts.bindIp, () =>
+  log(
+    `waiting for connections on ${opts.bindIp}:${opts.port} (stand-in, ${config ? `config version ${config.version}` : 'no config'})`,
+  ),
+);
 server.on('error', (e) => fatal(e.message));
-for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { log('shutting down'); server.close(); process.exit(0); });
+for (const sig of ['SIGTERM', 'SIGINT'])
+  process.on(sig, () => {
+    log('shutting down');
+    server.close();
+    process.exit(0);
+  });
 loop();

@@ -17,21 +17,48 @@ function usage(msg) {
   process.exit(1);
 }
 
-const args = { evals: [], nodb: false, port: undefined, host: undefined, uri: undefined, user: undefined, password: undefined, authDb: undefined };
+const args = {
+  evals: [],
+  nodb: false,
+  port: undefined,
+  host: undefined,
+  uri: undefined,
+  user: undefined,
+  password: undefined,
+  authDb: undefined,
+};
 {
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? a.split(/=(.*)/s) : [a, undefined];
-    const value = () => (inline !== undefined ? inline : argv[++i] ?? usage(`${flag} needs a value`));
+    const value = () => (inline !== undefined ? inline : (argv[++i] ?? usage(`${flag} needs a value`)));
     switch (flag) {
-      case '--quiet': case '--norc': case '--nodb': if (flag === '--nodb') args.nodb = true; break;
-      case '--eval': args.evals.push(value()); break;
-      case '--port': args.port = Number(value()); break;
-      case '--host': args.host = value(); break;
-      case '-u': case '--username': args.user = value(); break;
-      case '-p': case '--password': args.password = value(); break;
-      case '--authenticationDatabase': args.authDb = value(); break;
+      case '--quiet':
+      case '--norc':
+      case '--nodb':
+        if (flag === '--nodb') args.nodb = true;
+        break;
+      case '--eval':
+        args.evals.push(value());
+        break;
+      case '--port':
+        args.port = Number(value());
+        break;
+      case '--host':
+        args.host = value();
+        break;
+      case '-u':
+      case '--username':
+        args.user = value();
+        break;
+      case '-p':
+      case '--password':
+        args.password = value();
+        break;
+      case '--authenticationDatabase':
+        args.authDb = value();
+        break;
       default:
         if (flag.startsWith('-')) usage(`Unknown option: ${flag}`);
         if (args.uri) usage(`unexpected argument ${flag}`);
@@ -49,7 +76,12 @@ class Connection {
     for (const h of u.hosts) {
       const [host, port] = splitHost(h);
       try {
-        const hello = requestSync(host, port, { db: 'admin', cmd: { hello: 1 } }, Number(u.options.serverSelectionTimeoutMS || 10000));
+        const hello = requestSync(
+          host,
+          port,
+          { db: 'admin', cmd: { hello: 1 } },
+          Number(u.options.serverSelectionTimeoutMS || 10000),
+        );
         if (u.hosts.length > 1 && u.options.directConnection !== 'true' && !hello.isWritablePrimary) continue;
         this.host = host;
         this.port = port;
@@ -105,7 +137,8 @@ function makeDb(conn, name) {
     getSiblingDB: (other) => makeDb(conn, other),
     runCommand: (cmd) => conn.command(name, cmd),
     adminCommand: (cmd) => conn.command('admin', cmd),
-    auth: (user, pwd) => (typeof user === 'object' ? conn.login(name, user.user, user.pwd) : conn.login(name, user, pwd)),
+    auth: (user, pwd) =>
+      typeof user === 'object' ? conn.login(name, user.user, user.pwd) : conn.login(name, user, pwd),
     hello: () => conn.command(name, { hello: 1 }),
     createUser: (doc) => conn.command(name, { createUser: doc.user, pwd: doc.pwd, roles: doc.roles ?? [] }),
     updateUser: (user, doc) => conn.command(name, { updateUser: user, ...doc }),
@@ -152,6 +185,8 @@ try {
     if (result !== undefined && typeof result !== 'function') process.stdout.write(`${format(result)}\n`);
   }
 } catch (e) {
-  process.stderr.write(`${e.name === 'MongoServerError' || e.name === 'MongoServerSelectionError' ? e.name : 'Uncaught ' + (e.name || 'Error')}: ${e.message}\n`);
+  process.stderr.write(
+    `${e.name === 'MongoServerError' || e.name === 'MongoServerSelectionError' ? e.name : 'Uncaught ' + (e.name || 'Error')}: ${e.message}\n`,
+  );
   process.exit(1);
 }

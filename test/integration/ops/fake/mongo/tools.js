@@ -20,19 +20,43 @@ for (const a of process.argv.slice(3)) {
   const [flag, value] = a.includes('=') ? a.split(/=(.*)/s) : [a, undefined];
   const need = () => (value === undefined ? fail(`${flag} needs a value (use ${flag}=VALUE)`) : value);
   switch (flag) {
-    case '--host': o.host = need(); break;
-    case '--port': o.port = Number(need()); break;
-    case '--username': o.user = need(); break;
-    case '--password': o.password = need(); break;
-    case '--authenticationDatabase': o.authDb = need(); break;
-    case '--readPreference': o.readPreference = need(); break;
-    case '--db': o.db = need(); break;
-    case '--nsInclude': o.nsInclude = need(); break;
-    case '--archive': o.archive = true; break;
-    case '--gzip': o.gzip = true; break;
-    case '--drop': o.drop = true; break;
-    case '--quiet': break;
-    default: fail(`unknown option ${flag}`);
+    case '--host':
+      o.host = need();
+      break;
+    case '--port':
+      o.port = Number(need());
+      break;
+    case '--username':
+      o.user = need();
+      break;
+    case '--password':
+      o.password = need();
+      break;
+    case '--authenticationDatabase':
+      o.authDb = need();
+      break;
+    case '--readPreference':
+      o.readPreference = need();
+      break;
+    case '--db':
+      o.db = need();
+      break;
+    case '--nsInclude':
+      o.nsInclude = need();
+      break;
+    case '--archive':
+      o.archive = true;
+      break;
+    case '--gzip':
+      o.gzip = true;
+      break;
+    case '--drop':
+      o.drop = true;
+      break;
+    case '--quiet':
+      break;
+    default:
+      fail(`unknown option ${flag}`);
   }
 }
 if (!o.archive || !o.gzip) fail('this stand-in only reads and writes --archive --gzip');

@@ -34,7 +34,15 @@ function request(host, port, body, timeoutMs = 5000) {
   return new Promise((resolve, reject) => {
     const data = Buffer.from(JSON.stringify(body));
     const req = http.request(
-      { host, port, method: 'POST', path: '/', timeout: timeoutMs, agent: false, headers: { 'content-type': 'application/json', 'content-length': data.length } },
+      {
+        host,
+        port,
+        method: 'POST',
+        path: '/',
+        timeout: timeoutMs,
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': data.length },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -42,7 +50,7 @@ function request(host, port, body, timeoutMs = 5000) {
         res.on('end', () => {
           try {
             resolve(JSON.parse(text));
-          } catch (e) {
+          } catch {
             reject(new Error(`${host}:${port}: not a MongoDB stand-in reply`));
           }
         });
@@ -60,11 +68,22 @@ function requestSync(host, port, body, timeoutMs = 10000) {
   try {
     out = execFileSync(
       'curl',
-      ['-sS', '--max-time', String(Math.ceil(timeoutMs / 1000)), '-H', 'content-type: application/json', '--data-binary', '@-', `http://${host.includes(':') ? `[${host}]` : host}:${port}/`],
+      [
+        '-sS',
+        '--max-time',
+        String(Math.ceil(timeoutMs / 1000)),
+        '-H',
+        'content-type: application/json',
+        '--data-binary',
+        '@-',
+        `http://${host.includes(':') ? `[${host}]` : host}:${port}/`,
+      ],
       { input: JSON.stringify(body), stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 },
     );
   } catch (e) {
-    const err = new Error(`MongoServerSelectionError: connect ${host}:${port}: ${String(e.stderr || e.message).trim()}`);
+    const err = new Error(
+      `MongoServerSelectionError: connect ${host}:${port}: ${String(e.stderr || e.message).trim()}`,
+    );
     err.name = 'MongoServerSelectionError';
     throw err;
   }

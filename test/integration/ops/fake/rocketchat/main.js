@@ -66,7 +66,11 @@ async function command(cmd) {
   for (let attempt = 0; attempt < 2; attempt++) {
     if (!primary) await discover();
     try {
-      const reply = await request(primary[0], primary[1], { db: mongo.database, cmd, auth: { user: mongo.user, pwd: mongo.password, db: authSource } });
+      const reply = await request(primary[0], primary[1], {
+        db: mongo.database,
+        cmd,
+        auth: { user: mongo.user, pwd: mongo.password, db: authSource },
+      });
       if (reply.ok === 1) return reply;
       if (reply.code !== 10107) throw new Error(`${reply.codeName}: ${reply.errmsg}`);
     } catch (e) {
@@ -102,8 +106,16 @@ async function startup() {
     const salt = crypto.randomBytes(8).toString('hex');
     await command({
       insert: 'users',
-      documents: [{ _id: crypto.randomBytes(8).toString('hex'), username: env.ADMIN_USERNAME, name: env.ADMIN_NAME || env.ADMIN_USERNAME,
-        emails: [{ address: env.ADMIN_EMAIL || '', verified: true }], roles: ['admin'], services: { password: { salt, hash: hash(env.ADMIN_PASS, salt) } } }],
+      documents: [
+        {
+          _id: crypto.randomBytes(8).toString('hex'),
+          username: env.ADMIN_USERNAME,
+          name: env.ADMIN_NAME || env.ADMIN_USERNAME,
+          emails: [{ address: env.ADMIN_EMAIL || '', verified: true }],
+          roles: ['admin'],
+          services: { password: { salt, hash: hash(env.ADMIN_PASS, salt) } },
+        },
+      ],
     });
     log(`created the administrator ${env.ADMIN_USERNAME}`);
   }
@@ -133,7 +145,15 @@ async function route(req, res, body) {
     const pw = u && u.services && u.services.password;
     if (!pw || hash(password, pw.salt) !== pw.hash) return send(res, 401, { status: 'error', error: 'Unauthorized' });
     const token = crypto.randomBytes(24).toString('hex');
-    await command({ update: 'users', updates: [{ q: { _id: u._id }, u: { $set: { tokens: [...(u.tokens || []), crypto.createHash('sha256').update(token).digest('hex')] } } }] });
+    await command({
+      update: 'users',
+      updates: [
+        {
+          q: { _id: u._id },
+          u: { $set: { tokens: [...(u.tokens || []), crypto.createHash('sha256').update(token).digest('hex')] } },
+        },
+      ],
+    });
     return send(res, 200, { status: 'success', data: { userId: u._id, authToken: token } });
   }
   if (url.pathname.startsWith('/api/v1/')) {
@@ -141,16 +161,35 @@ async function route(req, res, body) {
     if (!u) return send(res, 401, { status: 'error', message: 'You must be logged in to do this.' });
     if (req.method === 'POST' && url.pathname === '/api/v1/chat.postMessage') {
       const { channel, text } = JSON.parse(body || '{}');
-      const message = { _id: crypto.randomBytes(8).toString('hex'), rid: String(channel).replace(/^#/, ''), msg: text, u: { _id: u._id, username: u.username }, ts: new Date().toISOString() };
+      const message = {
+        _id: crypto.randomBytes(8).toString('hex'),
+        rid: String(channel).replace(/^#/, ''),
+        msg: text,
+        u: { _id: u._id, username: u.username },
+        ts: new Date().toISOString(),
+      };
       await command({ insert: 'rocketchat_message', documents: [message] });
       return send(res, 200, { success: true, message });
     }
     if (url.pathname === '/api/v1/channels.messages') {
-      return send(res, 200, { success: true, messages: await find('rocketchat_message', { rid: url.searchParams.get('roomName') }) });
+      return send(res, 200, {
+        success: true,
+        messages: await find('rocketchat_message', { rid: url.searchParams.get('roomName') }),
+      });
     }
     return send(res, 404, { success: false, error: 'not found' });
   }
-  send(res, 200, { service: 'rocketchat', rootUrl: env.ROOT_URL, version: VERSION, hostname: os.hostname(), method: req.method, path: req.url, peer: req.socket.remoteAddress, local: req.socket.localAddress, headers: req.headers });
+  send(res, 200, {
+    service: 'rocketchat',
+    rootUrl: env.ROOT_URL,
+    version: VERSION,
+    hostname: os.hostname(),
+    method: req.method,
+    path: req.url,
+    peer: req.socket.remoteAddress,
+    local: req.socket.localAddress,
+    headers: req.headers,
+  });
 }
 
 startup().then(() => {
@@ -161,8 +200,13 @@ startup().then(() => {
     req.on('end', () => route(req, res, body).catch((e) => send(res, 500, { success: false, error: e.message })));
   });
   server.on('upgrade', (req, socket) => {
-    const accept = crypto.createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-    socket.end(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    const accept = crypto
+      .createHash('sha1')
+      .update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+      .digest('base64');
+    socket.end(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
   });
   server.listen(port, '0.0.0.0', () => log(`listening on ${port}, ROOT_URL ${env.ROOT_URL}`));
   for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
