@@ -100,12 +100,12 @@ export class Engine {
     this.tunnel?.kill();
   }
 
-  /** One API call; JSON in and out (a Buffer body is sent as is). Rejects with the engine's message. */
+  /** One API call, JSON in and out (a Buffer body is sent as is; `raw` resolves with the body as a Buffer). */
   request(
     method: string,
     apiPath: string,
     body?: unknown,
-    opts: { versioned?: boolean; timeoutMs?: number; contentType?: string } = {},
+    opts: { versioned?: boolean; timeoutMs?: number; contentType?: string; raw?: boolean } = {},
   ): Promise<unknown> {
     const data = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
     const fullPath = opts.versioned === false ? apiPath : `/v${this.version}${apiPath}`;
@@ -127,8 +127,10 @@ export class Engine {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
+            const body = Buffer.concat(chunks);
+            const text = body.toString('utf8');
             const status = res.statusCode ?? 0;
+            if (opts.raw && status < 400) return resolve(body);
             if (status >= 400) {
               let message = text;
               try {

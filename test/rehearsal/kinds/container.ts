@@ -319,7 +319,8 @@ async function waitHealthy(ctx: Context, engine: Engine, id: string, name: strin
     if (Date.now() > deadline) {
       const last = c.State.Health.Log?.slice(-1)[0]?.Output?.trim() ?? '';
       throw new Error(
-        `container ${name} failed to be in healthy state in ${timeoutS} s (${c.State.Status}, health ${c.State.Health.Status}; last check: ${last.slice(0, 300)})`,
+        `container ${name} failed to be in healthy state in ${timeoutS} s (${c.State.Status}, health ${c.State.Health.Status}; ` +
+          `last check: ${last.slice(0, 300)}; last log lines:\n${await logTail(engine, id)})`,
       );
     }
     if (Date.now() - lastReport > 30_000) {
@@ -328,6 +329,21 @@ async function waitHealthy(ctx: Context, engine: Engine, id: string, name: strin
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
+}
+
+/** The last lines of a container's output (the Engine API frames stdout and stderr in 8-byte-headed chunks). */
+async function logTail(engine: Engine, id: string): Promise<string> {
+  const raw = await engine
+    .request('GET', `/containers/${id}/logs?stdout=true&stderr=true&tail=8`, undefined, { raw: true })
+    .catch(() => Buffer.alloc(0));
+  const buf = raw as Buffer;
+  const out: string[] = [];
+  for (let i = 0; i + 8 <= buf.length;) {
+    const size = buf.readUInt32BE(i + 4);
+    out.push(buf.subarray(i + 8, i + 8 + size).toString('utf8'));
+    i += 8 + size;
+  }
+  return out.join('').trim();
 }
 
 async function remove(engine: Engine, id: string, graceSeconds: number, removeVolumes: boolean): Promise<void> {
