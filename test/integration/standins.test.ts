@@ -1,6 +1,6 @@
 import { randomBytes } from 'crypto';
 import { parseConfig } from '../../lib/config';
-import { renderGitlabConfig } from '../../lib/gitlab-rb';
+import { GITLAB_SECRET_ENV, renderGitlabConfig } from '../../lib/gitlab-rb';
 import {
   mongodCommand,
   mongoHealthcheck,
@@ -96,9 +96,9 @@ describe('GitLab stand-in', () => {
       env: { GITLAB_OMNIBUS_CONFIG: renderGitlabConfig(t, g(), 'constrained'), ...env },
     });
   const good = () => ({
-    KYTES_DB_PASSWORD: passwords.gitlab,
-    KYTES_REDIS_PASSWORD: passwords.redis,
-    GITLAB_ROOT_PASSWORD: passwords.root,
+    [GITLAB_SECRET_ENV.dbPassword]: passwords.gitlab,
+    [GITLAB_SECRET_ENV.redisPassword]: passwords.redis,
+    [GITLAB_SECRET_ENV.rootPassword]: passwords.root,
   });
 
   beforeAll(async () => {
@@ -116,18 +116,22 @@ describe('GitLab stand-in', () => {
         what: 'PostgreSQL',
       },
     );
-    await sandbox.run({
-      name: t.redis.container,
-      image: IMAGES.redis,
-      network: t.network.name,
-      aliases: [t.redis.alias],
-      cmd: ['redis-server', '--requirepass', passwords.redis],
-    });
   });
 
   it('is healthy only once its database has the role, the extensions GitLab needs, and the Redis password works', async () => {
     await start('ok', good());
-    await start('badredis', { ...good(), KYTES_REDIS_PASSWORD: 'wrong' });
+    await start('badredis', { ...good(), [GITLAB_SECRET_ENV.redisPassword]: 'wrong' });
+    // The Redis its GITLAB_OMNIBUS_CONFIG names, as the stand-in reads it.
+    const settings = JSON.parse(await execIn(`${g().container}-ok`, ['gitlab-standin', 'settings', '--json'])) as {
+      redis: { host: string; port: number };
+    };
+    await sandbox.run({
+      name: uniqueName('redis'),
+      image: IMAGES.redis,
+      network: t.network.name,
+      aliases: [settings.redis.host],
+      cmd: ['redis-server', '--port', String(settings.redis.port), '--requirepass', passwords.redis],
+    });
     // Before the setup step: no role, no database.
     await new Promise((r) => setTimeout(r, 3000));
     expect(await passes(`${g().container}-ok`, healthcheck)).toBe(false);
@@ -152,8 +156,8 @@ describe('GitLab stand-in', () => {
   });
 
   it('is unhealthy with a wrong database password, and keeps the root password of its first boot', async () => {
-    await start('badpg', { ...good(), KYTES_DB_PASSWORD: 'wrong' });
-    await start('second', { ...good(), GITLAB_ROOT_PASSWORD: 'another' });
+    await start('badpg', { ...good(), [GITLAB_SECRET_ENV.dbPassword]: 'wrong' });
+    await start('second', { ...good(), [GITLAB_SECRET_ENV.rootPassword]: 'another' });
     await waitFor(() => passes(`${g().container}-second`, healthcheck), {
       timeoutMs: 30_000,
       what: 'a second GitLab stand-in on the seeded database',

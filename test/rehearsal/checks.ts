@@ -32,18 +32,6 @@ export async function containers(t: Topology): Promise<Record<string, ContainerI
   );
 }
 
-/** The containers the topology says the stack runs. */
-export function expectedContainers(t: Topology): string[] {
-  return [
-    t.postgres.container,
-    t.redis.container,
-    ...t.gitlab.map((g) => g.container),
-    ...(t.mongo?.members.map((m) => m.container) ?? []),
-    ...(t.rocketchat ? [t.rocketchat.container] : []),
-    t.nginx.container,
-  ].sort();
-}
-
 /** Waits until every container with a health check reports healthy (Mongo members are not waited for by the program). */
 export async function allHealthy(t: Topology): Promise<Record<string, ContainerInfo>> {
   return waitFor(

@@ -30,10 +30,17 @@ beforeAll(async () => {
 });
 const custom = (rs: RecordedResource[]) =>
   rs.filter((r) => !r.type.startsWith('kytes:') && r.type !== 'pulumi:pulumi:Stack');
-const byName = (stack: string, name: string) => {
-  const r = stacks[stack].find((x) => x.name === name);
-  if (!r) throw new Error(`no ${name}`);
-  return unwrap(r.inputs) as Record<string, unknown>;
+/** Inputs of the first container of `service` (by its kytes.service label), whatever its name. */
+const containerOf = (stack: string, service: string) => {
+  const r = stacks[stack].find(
+    (x) =>
+      x.type === 'docker:index/container:Container' &&
+      (unwrap(x.inputs) as { labels: { label: string; value: string }[] }).labels.some(
+        (l) => l.label === 'kytes.service' && l.value === service,
+      ),
+  );
+  if (!r) throw new Error(`no ${service} container`);
+  return { name: r.name, inputs: unwrap(r.inputs) as Record<string, unknown> };
 };
 
 describe('every resource the dev and prod stacks register is one the harness applies', () => {
@@ -61,7 +68,7 @@ describe('every resource the dev and prod stacks register is one the harness app
 
 describe('the container translation table', () => {
   it('fails on a field it does not know, at the top level or inside a block', () => {
-    const inputs = byName('dev', 'kytes-dev-redis-container');
+    const { inputs } = containerOf('dev', 'redis');
     expect(() => validateContainer({ ...inputs, gpus: 'all' })).toThrow(
       'a docker.Container has "gpus", which the harness does not translate; add it to the translation table in test/rehearsal/kinds/ so it is not silently ignored',
     );
@@ -73,59 +80,105 @@ describe('the container translation table', () => {
     );
   });
 
-  it('builds the Engine API request the provider builds (Redis of the dev stack, engine API 1.44)', () => {
-    const inputs = byName('dev', 'kytes-dev-redis-container');
+  it('builds the Engine API request the provider builds (engine API 1.44)', () => {
+    const inputs = {
+      name: 'c1',
+      image: 'sha256:abc',
+      hostname: 'h',
+      envs: ['A=1', 'B=2'],
+      command: ['redis-server', '/etc/redis.conf'],
+      labels: [{ label: 'kytes.service', value: 'redis' }],
+      networksAdvanced: [{ name: 'net', aliases: ['redis'] }],
+      ports: [{ internal: 22, external: 2222, ip: '127.0.0.1', protocol: 'tcp' }, { internal: 80 }],
+      volumes: [{ volumeName: 'data', containerPath: '/data' }, { containerPath: '/anon' }],
+      uploads: [
+        { file: '/etc/redis.conf', content: 'x', permissions: '0640' },
+        { file: '/bin/run', content: 'y', executable: true },
+      ],
+      healthcheck: {
+        tests: ['CMD', 'true'],
+        interval: '10s',
+        timeout: '5s',
+        startPeriod: '30s',
+        startInterval: '2s',
+        retries: 6,
+      },
+      ulimits: [{ name: 'nofile', soft: 64000, hard: 64000 }],
+      logDriver: 'json-file',
+      logOpts: { 'max-size': '10m' },
+      restart: 'unless-stopped',
+      memory: 512,
+      shmSize: 256,
+      stopTimeout: 30,
+      wait: true,
+      waitTimeout: 120,
+      destroyGraceSeconds: 90,
+    };
+    validateContainer(inputs);
     const spec = containerSpec(newEngine, inputs);
-    expect({ name: spec.name, config: { ...spec.config, Env: undefined, Labels: undefined }, host: spec.host }).toEqual(
-      {
-        name: 'kytes-dev-redis',
-        config: {
-          Image: inputs.image,
-          Hostname: 'redis',
-          Env: undefined,
-          Labels: undefined,
-          Cmd: ['redis-server', '/usr/local/etc/redis/redis.conf'],
-          StopTimeout: 30,
-          Healthcheck: {
-            Test: ['CMD-SHELL', 'redis-cli -p 6379 ping | grep -q PONG'],
-            Interval: 10e9,
-            Timeout: 5e9,
-            StartPeriod: 30e9,
-            StartInterval: 2e9,
-            Retries: 6,
-          },
-          Volumes: { '/data': {} },
-        },
-        host: {
-          NetworkMode: 'bridge',
-          RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
-          Init: false,
-          LogConfig: { Type: '' },
-          Binds: ['kytes-dev-redis-data:/data:rw'],
+    expect({
+      name: spec.name,
+      config: spec.config,
+      host: spec.host,
+      networks: spec.networks,
+      notes: spec.notes,
+    }).toEqual({
+      name: 'c1',
+      config: {
+        Image: 'sha256:abc',
+        Hostname: 'h',
+        Env: ['A=1', 'B=2'],
+        Cmd: ['redis-server', '/etc/redis.conf'],
+        Labels: { 'kytes.service': 'redis' },
+        StopTimeout: 30,
+        ExposedPorts: { '22/tcp': {}, '80/tcp': {} },
+        Volumes: { '/data': {}, '/anon': {} },
+        Healthcheck: {
+          Test: ['CMD', 'true'],
+          Interval: 10e9,
+          Timeout: 5e9,
+          StartPeriod: 30e9,
+          StartInterval: 2e9,
+          Retries: 6,
         },
       },
-    );
-    expect(spec.config.Env).toEqual(inputs.envs);
-    expect(spec.config.Labels).toMatchObject({ 'kytes.service': 'redis', 'kytes.prefix': 'kytes-dev' });
-    expect(spec.networks).toEqual([{ name: 'kytes-dev', aliases: ['redis'], ipv4: undefined, ipv6: undefined }]);
-    expect(spec.uploads.map((u) => [u.name, u.mode, u.uid, u.gid])).toEqual([
-      ['/usr/local/etc/redis/redis.conf', 0o644, undefined, undefined],
+      host: {
+        NetworkMode: 'bridge',
+        RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
+        Init: false,
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '10m' } },
+        PortBindings: {
+          '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '2222' }],
+          '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '' }],
+        },
+        Binds: ['data:/data:rw'],
+        Memory: 512 * 1024 * 1024,
+        ShmSize: 256 * 1024 * 1024,
+        Ulimits: [{ Name: 'nofile', Soft: 64000, Hard: 64000 }],
+      },
+      networks: [{ name: 'net', aliases: ['redis'], ipv4: undefined, ipv6: undefined }],
+      notes: [],
+    });
+    expect(spec.uploads.map((u) => [u.name, u.mode.toString(8), u.content.toString()])).toEqual([
+      ['/etc/redis.conf', '640', 'x'],
+      ['/bin/run', '744', 'y'],
     ]);
-    expect(spec.notes).toEqual([]);
   });
 
   it('on an engine without start_interval (API < 1.44) probes at the start interval and says so', () => {
-    const spec = containerSpec(oldEngine, byName('dev', 'kytes-dev-gitlab-main-container'));
-    expect((spec.config.Healthcheck as Record<string, number>).Interval).toBe(15e9);
+    const { inputs } = containerOf('dev', 'gitlab');
+    const h = inputs.healthcheck as { interval: string; startInterval: string };
+    const spec = containerSpec(oldEngine, inputs);
+    expect((spec.config.Healthcheck as Record<string, number>).Interval).toBe(durationNs(h.startInterval));
     expect(spec.config.Healthcheck).not.toHaveProperty('StartInterval');
-    expect(spec.notes).toEqual(['healthcheck: engine API 1.41 has no start_interval; interval 60s → 15s']);
-    expect(spec.host).toMatchObject({ Memory: 4096 * 1024 * 1024, ShmSize: 256 * 1024 * 1024 });
-    expect(spec.config.ExposedPorts).toEqual({ '22/tcp': {} });
-    expect(spec.host.PortBindings).toEqual({ '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '2222' }] });
+    expect(spec.notes).toEqual([
+      `healthcheck: engine API 1.41 has no start_interval; interval ${h.interval} → ${h.startInterval}`,
+    ]);
+    expect(durationNs(h.startInterval)).toBeLessThan(durationNs(h.interval));
   });
 
   it('uploads the Mongo keyfile owned by uid/gid 999 with mode 0400', () => {
-    const spec = containerSpec(oldEngine, byName('prod', 'kytes-prod-mongo-1'));
+    const spec = containerSpec(oldEngine, containerOf('prod', 'mongo').inputs);
     expect(spec.uploads.map((u) => [u.name, u.mode.toString(8), u.uid, u.gid])).toEqual([
       ['/etc/mongo-keyfile/keyfile', '400', 999, 999],
     ]);
@@ -155,7 +208,7 @@ describe('diffs, as Pulumi computes them with the providers', () => {
     replaceOnChanges: [],
   });
   const container = 'docker:index/container:Container';
-  const base = () => byName('dev', 'kytes-dev-nginx-container');
+  const base = () => containerOf('dev', 'nginx').inputs;
   const opts = { replaceOnChanges: ['healthcheck'], ignoreChanges: [] };
 
   it('a container: env replaces, memory and restart update in place, wait_timeout only changes state', () => {
@@ -384,22 +437,31 @@ describe('the program drives the deployer as it drives the engine', () => {
       }
     }
     expect(violations).toEqual([]);
-    // The setup step waits for PostgreSQL; GitLab for the setup step; the pre-destroy backup for every container.
-    expect(ended('kytes-dev-postgres-container')).toBeLessThan(started('kytes-dev-postgres-setup'));
-    expect(ended('kytes-dev-postgres-setup')).toBeLessThan(started('kytes-dev-gitlab-main-container'));
-    expect(ended('kytes-dev-rocketchat-container')).toBeLessThan(started('kytes-dev-ops-predestroy-backup'));
+    // GitLab waits for PostgreSQL (through its setup step), Rocket.Chat for the Mongo members.
+    expect(ended(containerOf('dev', 'postgres').name)).toBeLessThan(started(containerOf('dev', 'gitlab').name));
+    expect(ended(containerOf('dev', 'mongo').name)).toBeLessThan(started(containerOf('dev', 'rocketchat').name));
   });
 
   it('a failed create fails the up: nothing that depends on it starts, independent steps finish, nothing is deleted', async () => {
-    const { events, result, d } = await run('kytes-dev-postgres-container');
+    const postgres = containerOf('dev', 'postgres').name;
+    const { events, result, d } = await run(postgres);
     expect(result).toBeInstanceOf(Error);
-    expect((result as Error).message).toBe(
-      'update failed:\n  - docker:index/container:Container kytes-dev-postgres-container: boom',
-    );
+    expect((result as Error).message).toBe(`update failed:\n  - docker:index/container:Container ${postgres}: boom`);
+    // Everything that depends on PostgreSQL, directly or not, by the program's own declarations.
+    const dependents = new Set<string>([postgres]);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const r of stacks.dev) {
+        if (!dependents.has(r.name) && r.options.dependsOn.some((x) => dependents.has(x))) {
+          dependents.add(r.name);
+          grew = true;
+        }
+      }
+    }
     const startedNames = events.filter((e) => e.op === 'start').map((e) => e.name);
-    expect(startedNames).not.toContain('kytes-dev-postgres-setup');
-    expect(startedNames).not.toContain('kytes-dev-gitlab-main-container');
-    expect(startedNames).toEqual(expect.arrayContaining(['kytes-dev-redis-container', 'kytes-dev-nginx-container']));
+    expect(startedNames.filter((n) => n !== postgres && dependents.has(n))).toEqual([]);
+    expect(dependents.has(containerOf('dev', 'gitlab').name)).toBe(true);
+    expect(startedNames).toContain(containerOf('dev', 'nginx').name);
     expect(d.steps.filter((s) => s.op === 'delete')).toEqual([]);
   });
 });

@@ -1,6 +1,8 @@
+import { ChildProcess, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as net from 'net';
+import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { parseConfig } from '../../lib/config';
@@ -47,6 +49,23 @@ export function freePort(): Promise<number> {
 
 const deepCopy = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
+/**
+ * One rehearsal at a time per machine: while one runs, the pinned image names on the engine point to its
+ * stand-ins (standins.ts). `flock` holds the lock as long as this process keeps its stdin open, so a
+ * crashed run releases it.
+ */
+const LOCK_FILE = path.join(os.tmpdir(), 'kytes-rehearsal.lock');
+async function machineLock(): Promise<ChildProcess> {
+  const child = spawn('flock', ['-w', '1800', LOCK_FILE, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`rehearsal: could not lock ${LOCK_FILE} (flock exit ${code})`)));
+  });
+  return child;
+}
+
 export class Rehearsal {
   readonly id = randomBytes(3).toString('hex');
   readonly prefix = `kr-${this.id}`;
@@ -63,6 +82,7 @@ export class Rehearsal {
   private standins?: StandIns;
   private readonly secret = randomBytes(36).toString('base64');
   private ssh?: SshDockerHost;
+  private lock?: ChildProcess;
 
   private constructor(
     readonly stack: string,
@@ -78,6 +98,18 @@ export class Rehearsal {
   static async create(stack: string, opts: { ssh?: boolean } = {}): Promise<Rehearsal> {
     const doc = yaml.load(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), 'utf8')) as { config?: StackConfig };
     const r = new Rehearsal(stack, deepCopy(doc.config ?? {}));
+    r.lock = await machineLock();
+    try {
+      await r.configure(opts);
+    } catch (e) {
+      await r.cleanup();
+      throw e;
+    }
+    return r;
+  }
+
+  private async configure(opts: { ssh?: boolean }): Promise<void> {
+    const r = this as Rehearsal;
     const c = r.config;
     const obj = (k: string) => ({ ...((c[k] as Record<string, unknown>) ?? {}) });
     c['kytes:prefix'] = r.prefix;
@@ -101,11 +133,10 @@ export class Rehearsal {
       schedule: '0 0 1 1 *',
       ...(backup.offHost !== undefined ? { offHost: r.offHostDir } : {}),
     };
-    c['kytes:network'] = {
-      ...obj('kytes:network'),
-      subnet: await r.freeSubnet(c['kytes:docker'] as { host: string; sshOpts?: string[] }),
-    };
-    return r;
+    const docker = c['kytes:docker'] as { host: string; sshOpts?: string[] };
+    c['kytes:network'] = { ...obj('kytes:network'), subnet: await r.freeSubnet(docker) };
+    // Pinned names a crashed rehearsal may have left on test images.
+    await StandIns.untagPinned(await r.engineFor(docker.host, docker.sshOpts), StandIns.pinnedNames(r.images()));
   }
 
   /** The config as `pulumi` hands it to the program. */
@@ -153,8 +184,13 @@ export class Rehearsal {
     }
   }
 
+  /** The `kytes:images` section of the current config. */
+  private images(): Record<string, unknown> {
+    return parseConfig(this.flatConfig(), (k) => k === 'kytes:masterSecret').images as Record<string, unknown>;
+  }
+
   private context(): Context {
-    const images = parseConfig(this.flatConfig(), (k) => k === 'kytes:masterSecret').images as Record<string, string>;
+    const images = this.images();
     this.standins ??= new StandIns(images, this.id);
     this.standins.setImages(images);
     return {
@@ -197,6 +233,13 @@ export class Rehearsal {
       throw new Error(`${(e as Error).message}\n--- rehearsal log (${this.logFile}):\n${this.tail()}`, { cause: e });
     }
     return { steps: deployer.steps, outputs: {}, ms: Date.now() - started };
+  }
+
+  /** Names of the containers or of the volumes the program has registered (from the state). */
+  registeredNames(type: 'docker:index/container:Container' | 'docker:index/volume:Volume'): string[] {
+    return this.stateOf(type)
+      .map((r) => String(r.inputs.name))
+      .sort();
   }
 
   /** Resources currently in state, by type. */
@@ -254,6 +297,7 @@ export class Rehearsal {
         problems.push(String(err));
       }
     }
+    this.lock?.stdin?.end();
     if (problems.length > 0) console.warn(`rehearsal ${this.id} cleanup: ${problems.join('; ')}`);
   }
 }

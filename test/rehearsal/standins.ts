@@ -62,21 +62,54 @@ export function gitlabVersion(ref: string): string {
   return m[1];
 }
 
+/** The `repo:tag` a pull of `ref` leaves on the engine; none for a reference by digest only. */
+export function pinnedTag(ref: string): { repo: string; tag: string } | undefined {
+  const name = ref.split('@')[0];
+  const colon = name.lastIndexOf(':');
+  if (colon <= name.lastIndexOf('/')) return undefined;
+  return { repo: name.slice(0, colon), tag: name.slice(colon + 1) };
+}
+
+/** Labels of the images a test may tag under a pinned name: build-images.sh's and the stand-ins'. */
+const TEST_IMAGE_LABELS = ['io.kytes.test-image', 'io.kytes.rehearsal-standin'];
+interface ImageInspect {
+  Id: string;
+  Config?: { Labels?: Record<string, string> | null };
+}
+const isTestImage = (i: ImageInspect) => TEST_IMAGE_LABELS.some((l) => i.Config?.Labels?.[l] !== undefined);
+const inspect = (engine: Engine, name: string) =>
+  engine.request('GET', `/images/${encodeURIComponent(name)}/json`).then(
+    (i) => i as ImageInspect,
+    () => undefined,
+  );
+
+/**
+ * What a pull leaves on the engine: the stand-in is tagged under the pinned reference as well, since
+ * scripts may name an image by it (e.g. a `docker run <pinned image>` on the host). Such tags exist only
+ * while a rehearsal runs (one at a time per machine, see rehearsal.ts) and only for test images: an engine
+ * that holds the real image under that name is refused rather than shadowed.
+ */
 export class StandIns {
   private readonly pulled = new Map<string, Promise<string>>();
   /** image id → service, for the label check. */
   private readonly services = new Map<string, string>();
   private readonly tags = new Set<string>();
+  private readonly pinned = new Set<string>();
+  private images: Readonly<Record<string, string>> = {};
 
   /** `images`: the parsed `kytes:images` section (service → pinned reference). `run`: unique per rehearsal. */
   constructor(
-    private images: Readonly<Record<string, string>>,
+    images: Readonly<Record<string, unknown>>,
     private readonly run: string,
-  ) {}
+  ) {
+    this.setImages(images);
+  }
 
-  /** The `kytes:images` of the config the next `up` runs with. */
-  setImages(images: Readonly<Record<string, string>>): void {
-    this.images = images;
+  /** The `kytes:images` of the config the next `up` runs with (entries that are not references are ignored). */
+  setImages(images: Readonly<Record<string, unknown>>): void {
+    this.images = Object.fromEntries(
+      Object.entries(images).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    );
   }
 
   serviceOf(ref: string): string {
@@ -128,14 +161,33 @@ export class StandIns {
     } else if (s.build) {
       const args = Object.entries(s.build.args?.(ref) ?? {}).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
       const file = s.build.dockerfile ? ['-f', s.build.dockerfile] : [];
-      await execFileP('docker', ['build', '-q', '-t', tag, ...args, ...file, s.build.context], {
+      const label = ['--label', `io.kytes.rehearsal-standin=${service}`];
+      await execFileP('docker', ['build', '-q', '-t', tag, ...label, ...args, ...file, s.build.context], {
         env: { ...process.env, DOCKER_HOST: engine.dockerHost, DOCKER_BUILDKIT: '0' },
         timeout: 300_000,
       });
     }
     const id = ((await engine.request('GET', `/images/${encodeURIComponent(tag)}/json`)) as { Id: string }).Id;
+    await this.tagPinned(engine, ref, id);
     this.services.set(id, service);
     return id;
+  }
+
+  private async tagPinned(engine: Engine, ref: string, id: string): Promise<void> {
+    const p = pinnedTag(ref);
+    if (!p) return;
+    const name = `${p.repo}:${p.tag}`;
+    const existing = await inspect(engine, name);
+    if (existing && existing.Id !== id && !isTestImage(existing)) {
+      throw new Error(
+        `rehearsal: the engine holds ${name} (${existing.Id}), which is not a test image; the rehearsal would shadow it with a stand-in: run it on an engine without it`,
+      );
+    }
+    await engine.request(
+      'POST',
+      `/images/${encodeURIComponent(id)}/tag?repo=${encodeURIComponent(p.repo)}&tag=${encodeURIComponent(p.tag)}`,
+    );
+    this.pinned.add(name);
   }
 
   /** A container's image must come from a RemoteImage, and its kytes.service label (when set) match it. */
@@ -159,5 +211,25 @@ export class StandIns {
     for (const tag of this.tags) {
       await engine.request('DELETE', `/images/${encodeURIComponent(tag)}?noprune=true`).catch(() => undefined);
     }
+    await StandIns.untagPinned(engine, [...this.pinned]);
+  }
+
+  /** Removes the pinned-name tags of test images among `names` (left by this run, or by one that crashed). */
+  static async untagPinned(engine: Engine, names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      const i = await inspect(engine, name);
+      if (i && isTestImage(i)) {
+        await engine.request('DELETE', `/images/${encodeURIComponent(name)}?noprune=true`).catch(() => undefined);
+      }
+    }
+  }
+
+  /** The pinned names of every reference in `images`. */
+  static pinnedNames(images: Readonly<Record<string, unknown>>): string[] {
+    return Object.values(images)
+      .filter((v): v is string => typeof v === 'string')
+      .map(pinnedTag)
+      .filter((p): p is { repo: string; tag: string } => p !== undefined)
+      .map((p) => `${p.repo}:${p.tag}`);
   }
 }
