@@ -19,6 +19,7 @@ export default tseslint.config(
         [
           'require',
           'module',
+          '__dirname',
           'process',
           'Buffer',
           'URL',

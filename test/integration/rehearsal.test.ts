@@ -17,7 +17,7 @@ import {
 import { writeData } from '../rehearsal/data';
 import type { Step } from '../rehearsal/deployer';
 import { freePort, Rehearsal, Result } from '../rehearsal/rehearsal';
-import { gitlabVersion } from '../rehearsal/standins';
+import { gitlabVersion, POSTGRES_IMAGE } from '../rehearsal/standins';
 import { docker, execIn, IMAGES, requireImages } from './helpers/docker';
 
 /**
@@ -122,7 +122,7 @@ async function destroyAndCheck(r: Rehearsal, t: Topology, what: string): Promise
   expect([fs.existsSync(t.ops.scriptsDir), fs.existsSync(t.ops.cronFile)]).toEqual([false, false]);
 }
 
-beforeAll(() => requireImages([IMAGES.base, IMAGES.postgres, IMAGES.nginx, IMAGES.redis, 'kytes-test/node:bookworm']));
+beforeAll(() => requireImages([IMAGES.base, POSTGRES_IMAGE, IMAGES.nginx, IMAGES.redis, 'kytes-test/node:bookworm']));
 
 describe('rehearsal of the dev stack', () => {
   let r: Rehearsal;

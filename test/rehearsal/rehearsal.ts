@@ -13,7 +13,7 @@ import { Engine, privateDir } from './engine';
 import type { Context } from './kinds/types';
 import { runAgainst } from './program';
 import { SshDockerHost, sshDockerHost } from './ssh';
-import { StandIns } from './standins';
+import { STANDINS, StandIns } from './standins';
 
 /**
  * A rehearsal of one stack on the local Docker engine: `up` runs index.ts and applies what it registers
@@ -208,12 +208,25 @@ export class Rehearsal {
     };
   }
 
+  /**
+   * Every pinned image of the config can be had by name, as from a registry: a script that runs
+   * `docker run <pinned image>` before its RemoteImage exists (docker would pull it) finds it.
+   */
+  private async registry(): Promise<void> {
+    const docker = this.config['kytes:docker'] as { host: string; sshOpts?: string[] };
+    const engine = await this.engineFor(docker.host, docker.sshOpts);
+    for (const [service, ref] of Object.entries(this.images())) {
+      if (typeof ref === 'string' && STANDINS[service]) await this.standins!.pull(engine, ref);
+    }
+  }
+
   /** `pulumi up` with the current config. */
   async up(): Promise<Result> {
     const started = Date.now();
     const deployer = new Deployer(this.store, this.context(), this.stack, 'kytes');
     this.log(`--- up (${this.stack})`);
     try {
+      await this.registry();
       const { outputs } = await runAgainst(deployer, this.stack, this.flatConfig(), ['kytes:masterSecret']);
       await deployer.finish();
       return { steps: deployer.steps, outputs, ms: Date.now() - started };

@@ -30,23 +30,25 @@ export interface StandIn {
   };
 }
 
+/** The PostgreSQL the rehearsal runs: Debian trixie's 17, the major Kytes pins (GitLab 19 needs 17). */
+export const POSTGRES_IMAGE = 'kytes-test/postgres:trixie';
+
 export const STANDINS: Readonly<Record<string, StandIn>> = {
-  postgres: {
-    kind: 'real',
-    what: "Debian bookworm's PostgreSQL 15 (kytes-test/postgres)",
-    image: 'kytes-test/postgres:bookworm',
-  },
+  postgres: { kind: 'real', what: "Debian trixie's PostgreSQL 17 (kytes-test/postgres:trixie)", image: POSTGRES_IMAGE },
   redis: { kind: 'real', what: "Debian bookworm's Redis 7.0 (kytes-test/redis)", image: 'kytes-test/redis:bookworm' },
   nginx: { kind: 'real', what: "Debian bookworm's nginx 1.22 (kytes-test/nginx)", image: 'kytes-test/nginx:bookworm' },
   gitlab: {
     kind: 'stand-in',
-    what: 'gitlab-standin (Python) + fake gitlab-backup/ctl/rake, reporting the pinned tag as its version',
-    build: { context: path.join(FAKE, 'gitlab'), args: (ref) => ({ GITLAB_VERSION: gitlabVersion(ref) }) },
+    what: "gitlab-standin (Python) + fake gitlab-backup/ctl/rake on PostgreSQL 17's client tools, reporting the pinned tag as its version",
+    build: {
+      context: path.join(FAKE, 'gitlab'),
+      args: (ref) => ({ GITLAB_VERSION: versionOf(ref, 'GitLab'), BASE: POSTGRES_IMAGE }),
+    },
   },
   mongo: {
     kind: 'stand-in',
-    what: 'stand-in mongod/mongosh/mongodump/mongorestore (Node.js)',
-    build: { context: path.join(FAKE, 'mongo') },
+    what: 'stand-in mongod/mongosh/mongodump/mongorestore (Node.js), reporting the pinned tag as its version',
+    build: { context: path.join(FAKE, 'mongo'), args: (ref) => ({ MONGO_VERSION: versionOf(ref, 'MongoDB') }) },
   },
   rocketchat: {
     kind: 'stand-in',
@@ -55,11 +57,16 @@ export const STANDINS: Readonly<Record<string, StandIn>> = {
   },
 };
 
+/** `repo:19.3.0-ce.0[@sha256:…]`, `mongo:8.0.16-noble` → `19.3.0`, `8.0.16`: what the image reports. */
+export function versionOf(ref: string, what: string): string {
+  const m = /:(\d+\.\d+\.\d+)[^:/@]*(?:@sha256:[0-9a-f]{64})?$/.exec(ref);
+  if (!m) throw new Error(`rehearsal: cannot read a ${what} version from the image reference ${ref}`);
+  return m[1];
+}
+
 /** `gitlab/gitlab-ce:19.3.0-ce.0[@sha256:…]` → `19.3.0`: what the image reports as Gitlab::VERSION. */
 export function gitlabVersion(ref: string): string {
-  const m = /:(\d+\.\d+\.\d+)(?:-[a-z]+\.\d+)?(?:@sha256:[0-9a-f]{64})?$/.exec(ref);
-  if (!m) throw new Error(`rehearsal: cannot read a GitLab version from the image reference ${ref}`);
-  return m[1];
+  return versionOf(ref, 'GitLab');
 }
 
 /** The `repo:tag` a pull of `ref` leaves on the engine; none for a reference by digest only. */

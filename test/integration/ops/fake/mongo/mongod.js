@@ -27,6 +27,12 @@ function fatal(msg, code = 1) {
 }
 
 // --- command line ---------------------------------------------------------------------------------
+const VERSION = fs.readFileSync(path.join(__dirname, 'VERSION'), 'utf8').trim();
+const FCV_DEFAULT = VERSION.split('.').slice(0, 2).join('.');
+if (process.argv.includes('--version')) {
+  process.stdout.write(`db version v${VERSION}\nBuild Info: {"version": "${VERSION}", "note": "Kytes stand-in"}\n`);
+  process.exit(0);
+}
 const opts = { port: 27017, dbpath: '/data/db', bindIp: '127.0.0.1' };
 {
   const argv = process.argv.slice(2);
@@ -102,6 +108,8 @@ const listColls = (db) =>
         .map((f) => f.slice(0, -5))
     : [];
 let dataVersion = readJson(path.join(META, 'version.json'), 0);
+// A new data directory starts at the binary's featureCompatibilityVersion, as mongod does.
+if (!fs.existsSync(path.join(META, 'fcv.json'))) writeAtomic(path.join(META, 'fcv.json'), JSON.stringify(FCV_DEFAULT));
 function bump() {
   dataVersion += 1;
   writeAtomic(path.join(META, 'version.json'), JSON.stringify(dataVersion));
@@ -262,7 +270,18 @@ const commands = {
   hello,
   isMaster: hello,
   ping: () => ({ ok: 1 }),
-  buildInfo: () => ({ ok: 1, version: '8.0.0-kytes-standin' }),
+  buildInfo: () => ({ ok: 1, version: VERSION }),
+  getParameter: (b) =>
+    b.cmd.featureCompatibilityVersion
+      ? { ok: 1, featureCompatibilityVersion: { version: readJson(path.join(META, 'fcv.json'), FCV_DEFAULT) } }
+      : failure(72, 'InvalidOptions', 'the stand-in knows only featureCompatibilityVersion'),
+  setFeatureCompatibilityVersion(b) {
+    const np = notPrimary();
+    if (np) return np;
+    if (b.cmd.confirm !== true) return failure(7369100, 'Location7369100', 'confirm: true is required');
+    writeAtomic(path.join(META, 'fcv.json'), JSON.stringify(String(b.cmd.setFeatureCompatibilityVersion)));
+    return { ok: 1 };
+  },
   authenticate: (b) =>
     checkCredentials({ ...b.cmd, db: b.cmd.db || b.db })
       ? { ok: 1 }

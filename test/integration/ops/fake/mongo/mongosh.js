@@ -140,6 +140,7 @@ function makeDb(conn, name) {
     auth: (user, pwd) =>
       typeof user === 'object' ? conn.login(name, user.user, user.pwd) : conn.login(name, user, pwd),
     hello: () => conn.command(name, { hello: 1 }),
+    version: () => conn.command('admin', { buildInfo: 1 }).version,
     createUser: (doc) => conn.command(name, { createUser: doc.user, pwd: doc.pwd, roles: doc.roles ?? [] }),
     updateUser: (user, doc) => conn.command(name, { updateUser: user, ...doc }),
     getUser: (user) => conn.command(name, { usersInfo: user }).users[0] ?? null,
