@@ -184,6 +184,25 @@ describe('the container translation table', () => {
     ]);
   });
 
+  it('lowers a ulimit to what an engine without CAP_SYS_RESOURCE can set, and says so', () => {
+    const inputs = {
+      ulimits: [
+        { name: 'nofile', soft: 64000, hard: 64000 },
+        { name: 'nproc', soft: 10, hard: 20 },
+      ],
+    };
+    const spec = containerSpec(newEngine, inputs, { nofile: 20000, nproc: 100 });
+    expect(spec.host.Ulimits).toEqual([
+      { Name: 'nofile', Soft: 20000, Hard: 20000 },
+      { Name: 'nproc', Soft: 10, Hard: 20 },
+    ]);
+    expect(spec.notes).toEqual(['ulimits: nofile 64000/64000 → 20000/20000 (the engine cannot raise it)']);
+    expect(containerSpec(newEngine, inputs).host.Ulimits).toEqual([
+      { Name: 'nofile', Soft: 64000, Hard: 64000 },
+      { Name: 'nproc', Soft: 10, Hard: 20 },
+    ]);
+  });
+
   it('reads Go durations', () => {
     expect([durationNs('15s'), durationNs('1m30s'), durationNs('250ms'), durationNs('0s'), durationNs('2h')]).toEqual([
       15e9, 90e9, 250e6, 0, 7200e9,

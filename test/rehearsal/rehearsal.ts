@@ -116,7 +116,9 @@ export class Rehearsal {
     if (opts.ssh) {
       r.ssh = await sshDockerHost(path.join(r.dir, 'ssh'));
       r.env = { ...r.env, ...r.ssh.env };
-      c['kytes:docker'] = { host: r.ssh.dockerHost, sshOpts: r.ssh.sshOpts };
+      // The host key pinned in the config where it can be (kytes:docker.hostKey), else in ssh's options.
+      c['kytes:docker'] = { host: r.ssh.dockerHost, sshOpts: ['-i', r.ssh.identity], hostKey: r.ssh.hostKey };
+      if (!r.accepts('kytes:docker.hostKey')) c['kytes:docker'] = { host: r.ssh.dockerHost, sshOpts: r.ssh.sshOpts };
     } else {
       c['kytes:docker'] = { host: 'unix:///var/run/docker.sock' };
     }
@@ -137,6 +139,17 @@ export class Rehearsal {
     c['kytes:network'] = { ...obj('kytes:network'), subnet: await r.freeSubnet(docker) };
     // Pinned names a crashed rehearsal may have left on test images.
     await StandIns.untagPinned(await r.engineFor(docker.host, docker.sshOpts), StandIns.pinnedNames(r.images()));
+  }
+
+  /** Whether the config schema takes `key` (a config written for another version of Kytes would not). */
+  private accepts(key: string): boolean {
+    try {
+      parseConfig(this.flatConfig(), (k) => k === 'kytes:masterSecret');
+      return true;
+    } catch (e) {
+      if (String(e).includes(key.split('.').pop()!)) return false;
+      throw e;
+    }
   }
 
   /** The config as `pulumi` hands it to the program. */

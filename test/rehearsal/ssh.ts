@@ -14,8 +14,12 @@ import { waitFor } from '../integration/helpers/docker';
  */
 export interface SshDockerHost {
   readonly dockerHost: string;
-  /** `kytes:docker.sshOpts`: the key and known_hosts file of this rehearsal. */
+  /** `kytes:docker.sshOpts` where the config has no `hostKey`: the key and a known_hosts file of this rehearsal. */
   readonly sshOpts: string[];
+  /** The client key (`-i`). */
+  readonly identity: string;
+  /** The sshd's public host key, `ssh-ed25519 AAAA…`, for a config that pins it (`kytes:docker.hostKey`). */
+  readonly hostKey: string;
   /** Environment additions for the process running pulumi. */
   readonly env: NodeJS.ProcessEnv;
   stop(): Promise<void>;
@@ -58,6 +62,13 @@ export async function sshDockerHost(dir: string): Promise<SshDockerHost> {
       '-o',
       'StrictHostKeyChecking=accept-new',
     ],
+    identity: key,
+    hostKey: fs
+      .readFileSync(path.join(dir, 'sshd', 'host_ed25519.pub'), 'utf8')
+      .trim()
+      .split(/\s+/)
+      .slice(0, 2)
+      .join(' '),
     env: { PATH: `${bin}:${process.env.PATH ?? ''}`, SSH_AUTH_SOCK: agentSock },
     async stop() {
       agent.kill();

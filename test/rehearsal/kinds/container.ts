@@ -1,4 +1,5 @@
 import { execFileSync } from 'child_process';
+import { readFileSync } from 'fs';
 import { Engine, EngineError } from '../engine';
 import { tarOneFile, TarEntry } from '../tar';
 import { asArray, Context, Effect, onlyKnown, PartialCreate, ResourceKind, ResourceState } from './types';
@@ -17,6 +18,8 @@ import { asArray, Context, Effect, onlyKnown, PartialCreate, ResourceKind, Resou
  */
 interface Spec {
   readonly engine: Engine;
+  /** Hard resource limits the engine cannot raise (see engineCeilings), by Docker ulimit name. */
+  readonly ceilings: Readonly<Record<string, number>>;
   name?: string;
   readonly config: Record<string, unknown>;
   readonly host: Record<string, unknown>;
@@ -228,8 +231,19 @@ export const CONTAINER_FIELDS: Readonly<Record<string, Field>> = {
   ulimits: {
     effect: 'replace',
     sub: ['name', 'soft', 'hard'],
-    apply: (v, s) =>
-      (s.host.Ulimits = asArray(v).map((u) => ({ Name: str(u.name), Soft: Number(u.soft), Hard: Number(u.hard) }))),
+    apply: (v, s) => {
+      s.host.Ulimits = asArray(v).map((u) => {
+        const name = str(u.name);
+        const [soft, hard] = [Number(u.soft), Number(u.hard)];
+        const max = s.ceilings[name];
+        if (max === undefined || (soft <= max && hard <= max)) return { Name: name, Soft: soft, Hard: hard };
+        // An engine without CAP_SYS_RESOURCE cannot raise a limit above its own: runc would refuse to start.
+        s.notes.push(
+          `ulimits: ${name} ${soft}/${hard} → ${Math.min(soft, max)}/${Math.min(hard, max)} (the engine cannot raise it)`,
+        );
+        return { Name: name, Soft: Math.min(soft, max), Hard: Math.min(hard, max) };
+      });
+    },
   },
   sysctls: { effect: 'replace', apply: (v, s) => (s.host.Sysctls = v) },
   capabilities: {
@@ -274,9 +288,14 @@ export function validateContainer(inputs: Record<string, unknown>): void {
 }
 
 /** The create request of the provider for these inputs (its defaults included). */
-export function containerSpec(engine: Engine, inputs: Record<string, unknown>): Spec {
+export function containerSpec(
+  engine: Engine,
+  inputs: Record<string, unknown>,
+  ceilings: Readonly<Record<string, number>> = {},
+): Spec {
   const spec: Spec = {
     engine,
+    ceilings,
     config: {},
     // Provider defaults: network_mode "bridge", restart "no", init false.
     host: {
@@ -303,6 +322,41 @@ interface Inspect {
     ExitCode: number;
     Health?: { Status: string; Log?: { Output: string }[] };
   };
+}
+
+/** /proc/<pid>/limits rows, by the Docker ulimit names they are. */
+const PROC_LIMITS: Readonly<Record<string, string>> = {
+  nofile: 'Max open files',
+  nproc: 'Max processes',
+  memlock: 'Max locked memory',
+  core: 'Max core file size',
+  stack: 'Max stack size',
+};
+let ceilingsCache: Promise<Record<string, number>> | undefined;
+
+/**
+ * The hard limits a container cannot exceed on this engine: those of the local dockerd when it lacks
+ * CAP_SYS_RESOURCE (as in a CI sandbox), none otherwise (a Docker host's root daemon raises them). Only
+ * for an engine on this machine (a unix socket, or SSH to 127.0.0.1), which is where the rehearsal runs.
+ */
+export function engineCeilings(engine: Engine): Promise<Record<string, number>> {
+  const local = /^unix:|^ssh:\/\/([^@]+@)?(127\.0\.0\.1|localhost)(:\d+)?$/.test(engine.target.host);
+  if (!local) return Promise.resolve({});
+  ceilingsCache ??= (async () => {
+    const pid = execFileSync('sh', ['-c', 'pgrep -x dockerd | head -n 1 || true'], { encoding: 'utf8' }).trim();
+    if (!pid) return {};
+    const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '0';
+    const CAP_SYS_RESOURCE = 24n;
+    if ((BigInt(`0x${capEff}`) >> CAP_SYS_RESOURCE) & 1n) return {};
+    const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
+    const out: Record<string, number> = {};
+    for (const [name, row] of Object.entries(PROC_LIMITS)) {
+      const m = new RegExp(`^${row}\\s+\\S+\\s+(\\d+)`, 'm').exec(limits);
+      if (m) out[name] = Number(m[1]);
+    }
+    return out;
+  })();
+  return ceilingsCache;
 }
 
 async function waitHealthy(ctx: Context, engine: Engine, id: string, name: string, timeoutS: number): Promise<void> {
@@ -376,7 +430,7 @@ export const containerKind: ResourceKind = {
   async create(ctx, r) {
     const engine = await ctx.engine(r.provider);
     const inputs = r.inputs;
-    const spec = containerSpec(engine, inputs);
+    const spec = containerSpec(engine, inputs, inputs.ulimits ? await engineCeilings(engine) : {});
     await engine.request('GET', `/images/${encodeURIComponent(String(spec.config.Image))}/json`).catch((e) => {
       throw new Error(`Unable to create container with image ${String(spec.config.Image)}: ${(e as Error).message}`);
     });
