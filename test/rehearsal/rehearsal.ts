@@ -135,10 +135,9 @@ export class Rehearsal {
       schedule: '0 0 1 1 *',
       ...(backup.offHost !== undefined ? { offHost: r.offHostDir } : {}),
     };
-    const docker = c['kytes:docker'] as { host: string; sshOpts?: string[] };
-    c['kytes:network'] = { ...obj('kytes:network'), subnet: await r.freeSubnet(docker) };
+    c['kytes:network'] = { ...obj('kytes:network'), subnet: await r.freeSubnet() };
     // Pinned names a crashed rehearsal may have left on test images.
-    await StandIns.untagPinned(await r.engineFor(docker.host, docker.sshOpts), StandIns.pinnedNames(r.images()));
+    await StandIns.untagPinned(await r.harnessEngine(), StandIns.pinnedNames(r.images()));
   }
 
   /** Whether the config schema takes `key` (a config written for another version of Kytes would not). */
@@ -187,8 +186,14 @@ export class Rehearsal {
     return e;
   }
 
-  private async freeSubnet(docker: { host: string; sshOpts?: string[] }): Promise<string> {
-    const engine = await this.engineFor(docker.host, docker.sshOpts);
+  /** The engine of the stack, as the harness itself reaches it (its own ssh options, for an SSH host). */
+  private harnessEngine(): Promise<Engine> {
+    const docker = this.config['kytes:docker'] as { host: string; sshOpts?: string[] };
+    return this.engineFor(docker.host, this.ssh ? this.ssh.sshOpts : docker.sshOpts);
+  }
+
+  private async freeSubnet(): Promise<string> {
+    const engine = await this.harnessEngine();
     const nets = (await engine.request('GET', '/networks')) as { IPAM?: { Config?: { Subnet?: string }[] } }[];
     const used = new Set(nets.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet)));
     for (;;) {
@@ -226,8 +231,7 @@ export class Rehearsal {
    * `docker run <pinned image>` before its RemoteImage exists (docker would pull it) finds it.
    */
   private async registry(): Promise<void> {
-    const docker = this.config['kytes:docker'] as { host: string; sshOpts?: string[] };
-    const engine = await this.engineFor(docker.host, docker.sshOpts);
+    const engine = await this.harnessEngine();
     for (const [service, ref] of Object.entries(this.images())) {
       if (typeof ref === 'string' && STANDINS[service]) await this.standins!.pull(engine, ref);
     }

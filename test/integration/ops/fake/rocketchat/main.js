@@ -6,9 +6,10 @@
  *   authSource, and checks it can read and write its database; after 30 s without success it exits 1
  *   (the container restarts), so `/livez` answering means the Mongo wiring works.
  * - Listens on PORT (default 3000); ROOT_URL must be an absolute URL.
- * - OVERWRITE_SETTING_<name> is written to rocketchat_settings at every start; with INITIAL_USER=yes the
- *   administrator is created from ADMIN_USERNAME/ADMIN_NAME/ADMIN_EMAIL/ADMIN_PASS only while no
- *   administrator exists (first boot).
+ * - OVERWRITE_SETTING_<name> is written to rocketchat_settings at every start; as Rocket.Chat's
+ *   server/startup/initialData.ts does, the administrator is created from ADMIN_PASS (ADMIN_USERNAME,
+ *   default admin; ADMIN_NAME; ADMIN_EMAIL) only while no administrator exists, INITIAL_USER is a JSON user
+ *   document (anything else is logged and ignored), and the oldest user becomes admin if none is.
  * - HTTP: /livez, /health, /readyz, /api/info, POST /api/v1/login, POST /api/v1/chat.postMessage,
  *   GET /api/v1/channels.messages, a WebSocket upgrade on /websocket, and an echo of anything else.
  */
@@ -100,24 +101,52 @@ async function startup() {
   for (const [k, v] of Object.entries(env)) {
     if (k.startsWith('OVERWRITE_SETTING_')) await upsert('rocketchat_settings', { _id: k.slice(18) }, { value: v });
   }
-  const admins = (await find('users')).filter((u) => (u.roles || []).includes('admin'));
-  if (env.INITIAL_USER === 'yes' && admins.length === 0) {
-    if (!env.ADMIN_USERNAME || !env.ADMIN_PASS) die('INITIAL_USER=yes needs ADMIN_USERNAME and ADMIN_PASS');
-    const salt = crypto.randomBytes(8).toString('hex');
+  // As server/startup/initialData.ts: the administrator from ADMIN_PASS while no admin exists, then
+  // INITIAL_USER as a JSON user document, then the oldest user made admin if there is still none.
+  const isAdmin = (u) => (u.roles || []).includes('admin');
+  if (env.ADMIN_PASS) {
+    if (!(await find('users')).some(isAdmin)) {
+      const salt = crypto.randomBytes(8).toString('hex');
+      const username =
+        env.ADMIN_USERNAME && /^[0-9a-zA-Z-_.]+$/.test(env.ADMIN_USERNAME) ? env.ADMIN_USERNAME : 'admin';
+      await command({
+        insert: 'users',
+        documents: [
+          {
+            _id: crypto.randomBytes(8).toString('hex'),
+            username,
+            name: env.ADMIN_NAME || 'Administrator',
+            ...(env.ADMIN_EMAIL
+              ? { emails: [{ address: env.ADMIN_EMAIL, verified: env.ADMIN_EMAIL_VERIFIED === 'true' }] }
+              : {}),
+            roles: ['admin'],
+            services: { password: { salt, hash: hash(env.ADMIN_PASS, salt) } },
+            createdAt: new Date().toISOString(),
+          },
+        ],
+      });
+      log(`created the administrator ${username}`);
+    } else {
+      log('Users with admin role already exist; Ignoring environment variables ADMIN_PASS');
+    }
+  }
+  if (env.INITIAL_USER) {
+    try {
+      const initialUser = JSON.parse(env.INITIAL_USER);
+      if (!initialUser._id) log('No _id provided; Ignoring environment variable INITIAL_USER');
+      else if ((await find('users', { _id: initialUser._id })).length === 0)
+        await command({ insert: 'users', documents: [initialUser] });
+    } catch (e) {
+      log(`Error processing environment variable INITIAL_USER ${e.message}`);
+    }
+  }
+  const users = await find('users');
+  if (!users.some(isAdmin) && users.length > 0) {
+    const oldest = [...users].sort((x, y) => String(x.createdAt).localeCompare(String(y.createdAt)))[0];
     await command({
-      insert: 'users',
-      documents: [
-        {
-          _id: crypto.randomBytes(8).toString('hex'),
-          username: env.ADMIN_USERNAME,
-          name: env.ADMIN_NAME || env.ADMIN_USERNAME,
-          emails: [{ address: env.ADMIN_EMAIL || '', verified: true }],
-          roles: ['admin'],
-          services: { password: { salt, hash: hash(env.ADMIN_PASS, salt) } },
-        },
-      ],
+      update: 'users',
+      updates: [{ q: { _id: oldest._id }, u: { $set: { roles: [...(oldest.roles || []), 'admin'] } } }],
     });
-    log(`created the administrator ${env.ADMIN_USERNAME}`);
   }
   log(`connected to the primary ${primary.join(':')} of ${replicaSet || '(no replica set)'}`);
 }
