@@ -31,7 +31,8 @@ export interface Registration {
   readonly unsupported: readonly string[];
 }
 
-export type Op = 'create' | 'update' | 'replace' | 'same' | 'delete' | 'retain';
+/** `delete-replaced`: the old copy of a resource replaced create-before-delete, deleted at the end. */
+export type Op = 'create' | 'update' | 'replace' | 'same' | 'delete' | 'retain' | 'delete-replaced';
 
 export interface Step {
   readonly op: Op;
@@ -236,7 +237,8 @@ export class Deployer {
         this.record('update', base, started, d.changed);
       } else {
         if (reg.deleteBeforeReplace) {
-          await kind.delete(this.ctx, old);
+          // retainOnDelete applies to the old copy of a replacement too.
+          if (!old.retainOnDelete) await kind.delete(this.ctx, old);
           this.store.drop(old);
           result = await create();
           this.store.put(result);
@@ -277,6 +279,7 @@ export class Deployer {
    * independent ones in parallel. A failed delete keeps the resource, and so everything it depends on.
    */
   private async deleteAll(items: StoredResource[]): Promise<void> {
+    const replaced = new Set(this.store.pending());
     const left = new Set(items);
     const needs = (r: StoredResource) => [...r.dependencies, r.parent, r.provider ?? ''];
     const failed = new Set<StoredResource>();
@@ -293,7 +296,8 @@ export class Deployer {
             if (r.custom && !r.retainOnDelete) await this.kinds[r.type].delete(this.ctx, r);
             this.store.drop(r);
             left.delete(r);
-            if (r.custom) this.record(r.retainOnDelete ? 'retain' : 'delete', r, started);
+            if (r.custom)
+              this.record(replaced.has(r) ? 'delete-replaced' : r.retainOnDelete ? 'retain' : 'delete', r, started);
           } catch (e) {
             errors.push(`${r.type} ${r.name}: ${(e as Error).message}`);
             failed.add(r);

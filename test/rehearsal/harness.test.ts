@@ -484,3 +484,44 @@ describe('the program drives the deployer as it drives the engine', () => {
     expect(d.steps.filter((s) => s.op === 'delete')).toEqual([]);
   });
 });
+
+describe('replacements', () => {
+  const reg = (name: string, trigger: string, marks: string, deleteBeforeReplace: boolean) => ({
+    type: 'command:local:Command',
+    name,
+    custom: true,
+    inputs: {
+      create: `echo create-${trigger} >> ${marks}`,
+      delete: `echo delete-${trigger} >> ${marks}`,
+      triggers: [trigger],
+    },
+    parent: '',
+    dependencies: [],
+    deleteBeforeReplace,
+    retainOnDelete: false,
+    replaceOnChanges: [],
+    ignoreChanges: [],
+    protect: false,
+    unsupported: [],
+  });
+  it.each([
+    [false, ['create-1', 'create-2', 'delete-1'], ['replace', 'delete-replaced']],
+    [true, ['create-1', 'delete-1', 'create-2'], ['replace']],
+  ])('deleteBeforeReplace %s: the old copy is deleted %s', async (dbr, order, ops) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kytes-harness-'));
+    try {
+      const marks = path.join(dir, 'marks');
+      const store = new StateStore(path.join(dir, 'state.json'));
+      const ctx = { cwd: dir, env: process.env, log: () => undefined } as unknown as Context;
+      await new Deployer(store, ctx, 's', 'p').register(reg('c', '1', marks, dbr));
+      const d = new Deployer(store, ctx, 's', 'p');
+      await d.register(reg('c', '2', marks, dbr));
+      await d.finish();
+      expect(fs.readFileSync(marks, 'utf8').trim().split('\n')).toEqual(order);
+      expect(d.steps.map((s) => s.op)).toEqual(ops);
+      expect(store.all().map((r) => r.inputs.triggers)).toEqual([['2']]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
