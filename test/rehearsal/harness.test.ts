@@ -9,6 +9,7 @@ import { KINDS } from './kinds';
 import { containerSpec, durationNs, validateContainer } from './kinds/container';
 import type { Context, ResourceKind, ResourceState } from './kinds/types';
 import { runAgainst } from './program';
+import { hostPathsNamedAfter } from './rehearsal';
 import { gitlabVersion, STANDINS, StandIns } from './standins';
 import { tarOneFile } from './tar';
 
@@ -524,4 +525,27 @@ describe('replacements', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+it("cleanup finds what the program installed under the run's prefix, two levels deep, and nothing else", () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kytes-harness-'));
+  try {
+    for (const p of [
+      'opt/kr-abc123/kytes-backup',
+      'opt/tls/kr-abc123/kytes-tls',
+      'opt/kr-other/x',
+      'cron/kytes-tls-kr-abc123',
+      'cron/e2scrub_all',
+    ]) {
+      fs.mkdirSync(path.join(root, path.dirname(p)), { recursive: true });
+      fs.writeFileSync(path.join(root, p), '');
+    }
+    expect(
+      hostPathsNamedAfter('kr-abc123', [path.join(root, 'opt'), path.join(root, 'cron'), path.join(root, 'none')])
+        .map((p) => path.relative(root, p))
+        .sort(),
+    ).toEqual(['cron/kytes-tls-kr-abc123', 'opt/kr-abc123', 'opt/tls/kr-abc123']);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });

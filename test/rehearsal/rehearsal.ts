@@ -50,6 +50,30 @@ export function freePort(): Promise<number> {
 const deepCopy = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
 /**
+ * Whatever the program installs on the host under the run's unique prefix, wherever it puts it (scripts,
+ * cron files, logs): entries of these directories, two levels deep, whose name holds the prefix.
+ */
+const HOST_ROOTS = ['/opt/kytes', '/etc/cron.d', '/var/log', '/var/backups/kytes'];
+export function hostPathsNamedAfter(prefix: string, roots: readonly string[] = HOST_ROOTS): string[] {
+  const found: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.name.includes(prefix)) found.push(p);
+      else if (e.isDirectory() && depth > 1) walk(p, depth - 1);
+    }
+  };
+  for (const root of roots) walk(root, 2);
+  return found;
+}
+
+/**
  * One rehearsal at a time per machine: while one runs, the pinned image names on the engine point to its
  * stand-ins (standins.ts). `flock` holds the lock as long as this process keeps its stdin open, so a
  * crashed run releases it.
@@ -324,10 +348,8 @@ export class Rehearsal {
       engine.close();
     }
     await this.ssh?.stop().catch((err) => problems.push(String(err)));
-    const paths = t
-      ? [t.ops.scriptsDir, t.ops.cronFile]
-      : [`/opt/kytes/${this.prefix}`, `/etc/cron.d/kytes-${this.prefix}`];
-    for (const p of [...paths, this.dir]) {
+    const paths = t ? [t.ops.scriptsDir, t.ops.cronFile] : [];
+    for (const p of [...paths, ...hostPathsNamedAfter(this.prefix), this.dir]) {
       try {
         fs.rmSync(p, { recursive: true, force: true });
       } catch (err) {
