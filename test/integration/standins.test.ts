@@ -225,9 +225,31 @@ describe('MongoDB stand-in', () => {
   });
 
   it('runs the initiation script to a healthy replica set, refuses an alias that does not resolve, and a changed root password', async () => {
-    const start = (index: number, alias?: string) =>
+    // Each member answers before the next step: replSetInitiate's quorum check does not wait for a member
+    // that is still starting (a refused connection fails it, as with mongod).
+    const start = async (index: number, alias?: string) => {
+      const name = `${m().members[index].container}${alias ? '-bad' : ''}`;
+      await run(index, name, alias);
+      await waitFor(
+        () =>
+          passes(name, [
+            'CMD',
+            'mongosh',
+            '--quiet',
+            '--port',
+            String(m().port),
+            '--eval',
+            'db.runCommand({ ping: 1 })',
+          ]),
+        {
+          timeoutMs: 20_000,
+          what: `${name} answering`,
+        },
+      );
+    };
+    const run = (index: number, name: string, alias?: string) =>
       sandbox.run({
-        name: `${m().members[index].container}${alias ? '-bad' : ''}`,
+        name,
         image: images.mongo,
         network: t.network.name,
         aliases: [alias ?? m().members[index].alias],
