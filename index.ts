@@ -7,19 +7,26 @@ import { ReverseProxy } from './components/nginx';
 import { Postgres } from './components/postgres';
 import { Redis } from './components/redis';
 import { RocketChat } from './components/rocketchat';
+import { providerSshOpts } from './lib/connection';
+import { TlsCertificates } from './components/tls';
 import { loadStack } from './lib/load';
 import { BackupOps } from './ops/backupOps';
 import { opsOptionsFromConfig, projectGitState, renderOpsScripts } from './ops/scripts';
+import { UpgradeGuard } from './ops/upgradeGuard';
 import { deriveStackSecrets } from './lib/secrets';
+import { isResticOffHost } from './lib/config/offhost';
 
 // Wiring only: every name, port and URL below comes from the topology.
-const { config, topology: t, masterSecret } = loadStack();
+const { config, topology: t, masterSecret, smtpPassword, tlsPem } = loadStack();
 const secrets = deriveStackSecrets(masterSecret, t);
 
-const provider = new docker.Provider(`${t.prefix}-docker`, { host: t.docker.url, sshOpts: [...t.docker.sshOpts] });
+// The same connection as every other step (lib/connection.ts): user, port, sshOpts, host-key checking.
+const provider = new docker.Provider(`${t.prefix}-docker`, { host: t.docker.url, sshOpts: providerSshOpts(t.docker) });
 const opts = { providers: [provider] };
 
 const network = new StackNetwork(`${t.prefix}-network`, { topology: t }, opts);
+// Runs before any GitLab, PostgreSQL or MongoDB container is replaced by one of another image.
+const guard = new UpgradeGuard(`${t.prefix}-upgrade-guard`, { topology: t });
 const postgres = new Postgres(
   `${t.prefix}-postgres`,
   {
@@ -27,13 +34,22 @@ const postgres = new Postgres(
     network: network.name,
     superuserPassword: secrets.postgresSuperuser,
     gitlabPasswords: secrets.gitlabDatabase,
+    dependsOn: [guard.postgres],
   },
   opts,
 );
-const redis = new Redis(`${t.prefix}-redis`, { topology: t, network: network.name, password: secrets.redis }, opts);
+
+const redis = t.gitlab.map(
+  (g) =>
+    new Redis(
+      `${t.prefix}-redis-${g.name}`,
+      { topology: t, redis: g.redis, network: network.name, password: secrets.redis[g.name] },
+      opts,
+    ),
+);
 
 const gitlab = t.gitlab.map(
-  (g) =>
+  (g, i) =>
     new GitlabInstance(
       `${t.prefix}-gitlab-${g.name}`,
       {
@@ -42,10 +58,11 @@ const gitlab = t.gitlab.map(
         network: network.name,
         memoryProfile: config.memoryProfile,
         databasePassword: secrets.gitlabDatabase[g.name],
-        redisPassword: secrets.redis,
+        redisPassword: secrets.redis[g.name],
         rootPassword: secrets.gitlabRoot[g.name],
+        smtpPassword,
         startTimeoutMinutes: config.gitlab.startTimeoutMinutes,
-        dependsOn: [postgres.setup, redis.container],
+        dependsOn: [postgres.setup, redis[i].container, guard.gitlab],
       },
       opts,
     ),
@@ -62,6 +79,7 @@ if (t.mongo && t.rocketchat) {
       network: network.name,
       rootPassword: secrets.mongoRoot,
       appPassword: secrets.mongoApp,
+      dependsOn: guard.mongo ? [guard.mongo] : [],
     },
     opts,
   );
@@ -80,13 +98,21 @@ if (t.mongo && t.rocketchat) {
         password: secrets.rocketchatAdmin,
       },
       memoryProfile: config.memoryProfile,
+      smtpPassword,
       dependsOn: [mongo.initiation],
     },
     opts,
   );
 }
 
-const proxy = new ReverseProxy(`${t.prefix}-nginx`, { topology: t, network: network.name }, opts);
+// nginx starts only once the certificate files it names are checked and in place; ACME issuance needs it running.
+const certificates = t.tls.mode === 'off' ? undefined : new TlsCertificates(`${t.prefix}-tls`, { topology: t }, opts);
+const proxy = new ReverseProxy(
+  `${t.prefix}-nginx`,
+  { topology: t, network: network.name, tls: certificates, tlsPem },
+  opts,
+);
+certificates?.issueAfter(proxy.container);
 
 const ops = new BackupOps(`${t.prefix}-ops`, {
   topology: t,
@@ -94,10 +120,12 @@ const ops = new BackupOps(`${t.prefix}-ops`, {
   backupTrigger: config.backup.trigger,
   restoreFrom: config.restore.from,
   gitlabContainers: Object.fromEntries(t.gitlab.map((g, i) => [g.name, gitlab[i].container])),
+  resticPassword:
+    config.backup.offHost !== undefined && isResticOffHost(config.backup.offHost) ? secrets.restic : undefined,
   dependsOn: [
     postgres.container,
     postgres.setup,
-    redis.container,
+    ...redis.map((r) => r.container),
     ...(mongo ? [...mongo.members, mongo.initiation] : []),
     ...(rocketchat ? [rocketchat.container] : []),
   ],
@@ -116,15 +144,22 @@ export const gitlabInstances = t.gitlab.map((g) => ({
 }));
 export const containers = {
   postgres: postgres.container.name,
-  redis: redis.container.name,
+  redis: redis.map((r) => r.container.name),
   gitlab: gitlab.map((g) => g.container.name),
   mongo: mongo?.members.map((m) => m.name) ?? [],
   rocketchat: rocketchat?.container.name,
   nginx: proxy.container.name,
 };
+export const tls = {
+  mode: t.tls.mode,
+  hostnames: t.tls.certificates.map((c) => c.hostname),
+  volume: t.tls.volume?.name,
+  // `sudo <script> status` on the Docker host lists each certificate's expiry.
+  script: t.tls.host?.script,
+};
 export const volumes = {
   postgres: postgres.volume.name,
-  redis: redis.volume.name,
+  redis: redis.map((r) => r.volume.name),
   gitlab: gitlab.map((g) => [g.volumes.config.name, g.volumes.data.name, g.volumes.logs.name]),
   mongo: mongo?.volumes.map((v) => v.name) ?? [],
   rocketchat: rocketchat?.uploads.name,
@@ -138,4 +173,6 @@ export const backups = {
   scriptsDir: ops.scriptsDir,
   cronFile: ops.cronFile,
   lastOnDemandBackup: ops.lastBackupId,
+  // For restic run by hand (docs/operations.md): the repository's password, as a Pulumi secret.
+  resticPassword: ops.resticPasswordFile ? secrets.restic : undefined,
 };

@@ -1,6 +1,6 @@
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { Volume } from '../lib/topology';
+import { LogLimits, Volume } from '../lib/topology';
 import { LABELS, Service } from '../lib/labels';
 
 /** The label the policy pack reads: `retainOnDelete` itself is invisible to policies. */
@@ -79,6 +79,14 @@ export function containerOptions(
   dependsOn: pulumi.Input<pulumi.Resource>[] = [],
 ): pulumi.CustomResourceOptions {
   return { parent, dependsOn, deleteBeforeReplace: true, replaceOnChanges: ['healthcheck'] };
+}
+
+/**
+ * Rotated `json-file` logs (`kytes:logs`): without `max-size` Docker keeps one log file per container that
+ * grows until the disk is full. Spread into every container's args; a unit test checks none misses it.
+ */
+export function containerLogging(logs: LogLimits): Pick<docker.ContainerArgs, 'logDriver' | 'logOpts'> {
+  return { logDriver: logs.driver, logOpts: { 'max-size': logs.maxSize, 'max-file': String(logs.maxFiles) } };
 }
 
 /** Duration string Docker's API and the provider accept. */

@@ -5,6 +5,7 @@ import { GitlabInstanceTopology, Topology } from '../lib/topology';
 import {
   containerEnv,
   containerLabels,
+  containerLogging,
   containerOptions,
   networkAttachment,
   pinnedImage,
@@ -12,8 +13,8 @@ import {
   seconds,
 } from './common';
 
-/** Container memory limits in MB, per profile. GitLab's floor is 2 GB + swap (constrained) / 8 GB. */
-export const GITLAB_MEMORY_MB = { constrained: 4096, standard: 8192 } as const;
+/** Container memory limits in MB, per profile; decided by the topology, which sizes Puma from them. */
+export { GITLAB_MEMORY_MB } from '../lib/topology';
 
 export interface GitlabInstanceArgs {
   readonly topology: Topology;
@@ -21,21 +22,26 @@ export interface GitlabInstanceArgs {
   readonly instance: GitlabInstanceTopology;
   /** Network the container joins under its alias. */
   readonly network: pulumi.Input<string>;
-  /** `constrained` applies GitLab's memory-constrained settings. Default `standard`. */
+  /**
+   * `constrained` applies GitLab's memory-constrained settings (monitoring off, jemalloc decay). Default
+   * `standard`. Memory limit, `/dev/shm`, Puma and Sidekiq come from `instance`.
+   */
   readonly memoryProfile?: 'constrained' | 'standard';
   /** Password of this instance's PostgreSQL role. */
   readonly databasePassword: pulumi.Input<string>;
-  /** Redis `requirepass`. */
+  /** `requirepass` of this instance's own Redis. */
   readonly redisPassword: pulumi.Input<string>;
   /** Initial `root` password; acts only when GitLab seeds an empty database. */
   readonly rootPassword: pulumi.Input<string>;
+  /** SMTP password, when `topology.mail` authenticates; gitlab.rb reads it from the environment. */
+  readonly smtpPassword?: pulumi.Input<string>;
   /** Minutes `pulumi up` waits for the first healthy state. Default 30. */
   readonly startTimeoutMinutes?: number;
-  /** What must be ready first: the PostgreSQL setup step and Redis. */
+  /** What must be done first: the PostgreSQL setup step, this instance's Redis, the GitLab upgrade guard. */
   readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
-/** One GitLab CE instance on the shared PostgreSQL and Redis. Its three paths are retained volumes. */
+/** One GitLab CE instance on the shared PostgreSQL and its own Redis. Its three paths are retained volumes. */
 export class GitlabInstance extends pulumi.ComponentResource {
   readonly container: docker.Container;
   readonly volumes: { readonly config: docker.Volume; readonly data: docker.Volume; readonly logs: docker.Volume };
@@ -59,6 +65,7 @@ export class GitlabInstance extends pulumi.ComponentResource {
         [GITLAB_SECRET_ENV.dbPassword]: args.databasePassword,
         [GITLAB_SECRET_ENV.redisPassword]: args.redisPassword,
         [GITLAB_SECRET_ENV.rootPassword]: args.rootPassword,
+        ...(args.smtpPassword === undefined ? {} : { [GITLAB_SECRET_ENV.smtpPassword]: args.smtpPassword }),
       },
     );
     this.container = new docker.Container(
@@ -86,10 +93,11 @@ export class GitlabInstance extends pulumi.ComponentResource {
         wait: true,
         waitTimeout: startTimeout,
         restart: 'unless-stopped',
-        shmSize: 256,
-        memory: GITLAB_MEMORY_MB[profile],
+        shmSize: g.shmMB,
+        memory: g.memoryMB,
         stopTimeout: 120,
         destroyGraceSeconds: 180,
+        ...containerLogging(t.logs),
         labels: containerLabels(t.prefix, 'gitlab', { 'kytes.instance': g.name }, environment.secretNames),
       },
       containerOptions(this, args.dependsOn),

@@ -2,11 +2,19 @@ import * as command from '@pulumi/command';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
-import { MONGO_ROOT_USER_ENV, MONGO_SECRET_ENV, mongodCommand, mongoHealthcheck, renderMongoInit } from '../lib/mongo';
+import {
+  MONGO_ROOT_USER_ENV,
+  MONGO_SECRET_ENV,
+  MONGOD_NOFILE,
+  mongodCommand,
+  mongoHealthcheck,
+  renderMongoInit,
+} from '../lib/mongo';
 import { MongoTopology, Topology } from '../lib/topology';
 import {
   containerEnv,
   containerLabels,
+  containerLogging,
   containerOptions,
   networkAttachment,
   pinnedImage,
@@ -28,6 +36,8 @@ export interface MongoReplicaSetArgs {
   readonly rootPassword: pulumi.Input<string>;
   /** Rocket.Chat's user password, (re)applied on every initiation run. */
   readonly appPassword: pulumi.Input<string>;
+  /** What must run before members are created or replaced: the MongoDB upgrade guard. Default none. */
+  readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
@@ -64,6 +74,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
             hostname: mb.alias,
             networksAdvanced: networkAttachment(args.network, mb.alias),
             command: mongodCommand(m),
+            ulimits: [{ name: 'nofile', soft: MONGOD_NOFILE, hard: MONGOD_NOFILE }],
             uploads: [
               {
                 file: m.keyfilePath,
@@ -88,9 +99,10 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
             restart: 'unless-stopped',
             stopTimeout: 60,
             destroyGraceSeconds: 90,
+            ...containerLogging(t.logs),
             labels: containerLabels(t.prefix, 'mongo', { 'kytes.member': String(mb.index) }, environment.secretNames),
           },
-          containerOptions(this),
+          containerOptions(this, args.dependsOn),
         ),
     );
 
@@ -99,9 +111,8 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
       `${name}-initiate`,
       {
         docker: t.docker,
-        script:
-          `docker exec -i -e ${MONGO_SECRET_ENV.rootPassword} -e ${MONGO_SECRET_ENV.appPassword} ${primary.container} ` +
-          `sh -c 'exec mongosh --quiet --nodb --eval "$(cat)"'`,
+        container: primary.container,
+        command: ['sh', '-c', 'exec mongosh --quiet --nodb --eval "$(cat)"'],
         stdin: renderMongoInit(m),
         secretEnv: {
           [MONGO_SECRET_ENV.rootPassword]: args.rootPassword,

@@ -1,11 +1,12 @@
 import * as command from '@pulumi/command';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { postgresPasswordEnv, renderPostgresSetup } from '../lib/postgres-setup';
+import { postgresCommand, postgresPasswordEnv, renderPostgresSetup } from '../lib/postgres-setup';
 import { Topology } from '../lib/topology';
 import {
   containerEnv,
   containerLabels,
+  containerLogging,
   containerOptions,
   networkAttachment,
   pinnedImage,
@@ -23,6 +24,8 @@ export interface PostgresArgs {
   readonly superuserPassword: pulumi.Input<string>;
   /** Password of each GitLab instance's database role, by instance name; (re)applied on every setup run. */
   readonly gitlabPasswords: Readonly<Record<string, pulumi.Input<string>>>;
+  /** What must run before the container is created or replaced: the PostgreSQL upgrade guard. Default none. */
+  readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
@@ -50,6 +53,8 @@ export class Postgres extends pulumi.ComponentResource {
         image: image.imageId,
         hostname: pg.alias,
         networksAdvanced: networkAttachment(args.network, pg.alias),
+        // max_connections and shared_buffers from the stack's shape (topology.postgres); a change restarts it.
+        command: postgresCommand(pg),
         envs: environment.envs,
         volumes: [{ volumeName: this.volume.name, containerPath: pg.data.containerPath }],
         // -h 127.0.0.1: the image's first-boot server listens on the socket only, so this stays
@@ -68,23 +73,21 @@ export class Postgres extends pulumi.ComponentResource {
         shmSize: 256,
         stopTimeout: 60,
         destroyGraceSeconds: 90,
+        ...containerLogging(t.logs),
         labels: containerLabels(t.prefix, 'postgres', {}, environment.secretNames),
       },
-      containerOptions(this),
+      containerOptions(this, args.dependsOn),
     );
 
     const passwordEnv = Object.fromEntries(
       t.gitlab.map((g) => [postgresPasswordEnv(g.name), args.gitlabPasswords[g.name]]),
     );
-    const forwarded = Object.keys(passwordEnv)
-      .sort()
-      .map((k) => `-e ${k}`)
-      .join(' ');
     this.setup = dockerExec(
       `${name}-setup`,
       {
         docker: t.docker,
-        script: `docker exec -i ${forwarded} ${pg.container} psql -v ON_ERROR_STOP=1 -q -U ${pg.superuser} -d postgres`,
+        container: pg.container,
+        command: ['psql', '-v', 'ON_ERROR_STOP=1', '-q', '-U', pg.superuser, '-d', 'postgres'],
         stdin: renderPostgresSetup(t),
         secretEnv: passwordEnv,
         triggers: [this.container.id],

@@ -1,10 +1,11 @@
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { REDIS_CONFIG_PATH, renderRedisConfig } from '../lib/redis-conf';
-import { Topology } from '../lib/topology';
+import { RedisTopology, Topology } from '../lib/topology';
 import {
   containerEnv,
   containerLabels,
+  containerLogging,
   containerOptions,
   networkAttachment,
   pinnedImage,
@@ -13,18 +14,21 @@ import {
 } from './common';
 
 export interface RedisArgs {
-  /** Names, port, image, volume and database count come from `topology.redis`. */
+  /** The stack topology: prefix and time zone. */
   readonly topology: Topology;
+  /** The instance's `topology.gitlab[].redis`: names, port, image and volume, all from the instance name. */
+  readonly redis: RedisTopology;
   /** Network the container joins under its alias. */
   readonly network: pulumi.Input<string>;
-  /** `requirepass`; GitLab instances use the same one. */
+  /** `requirepass`; only this instance's GitLab knows it. */
   readonly password: pulumi.Input<string>;
 }
 
 /**
- * Redis for GitLab's caches, sessions and Sidekiq queues, one database index per instance. The
- * password lives in an uploaded redis.conf, not in the command line where `ps` and `docker inspect`
- * would show it.
+ * The Redis of one GitLab instance: its caches, sessions, Sidekiq queues, Action Cable and KAS keys.
+ * One per instance because GitLab's KAS ignores `redis_database` and Redis pub/sub crosses database
+ * numbers, so instances sharing a server would see each other's keys and broadcasts. The password lives
+ * in an uploaded redis.conf, not in the command line where `ps` and `docker inspect` would show it.
  */
 export class Redis extends pulumi.ComponentResource {
   readonly container: docker.Container;
@@ -33,7 +37,7 @@ export class Redis extends pulumi.ComponentResource {
   constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super('kytes:data:Redis', name, {}, opts);
     const t = args.topology;
-    const r = t.redis;
+    const r = args.redis;
     const image = pinnedImage(`${name}-image`, r.image, this);
     this.volume = retainedVolume(`${name}-data`, r.data, t.prefix, this);
     const config = pulumi.secret(pulumi.output(args.password).apply((p) => renderRedisConfig(r, p)));
@@ -63,7 +67,10 @@ export class Redis extends pulumi.ComponentResource {
         waitTimeout: 120,
         restart: 'unless-stopped',
         stopTimeout: 30,
-        labels: containerLabels(t.prefix, 'redis', {}, environment.secretNames),
+        // Stopped (SIGTERM, then stopTimeout) before removal on destroy or replace, never killed outright.
+        destroyGraceSeconds: 30,
+        labels: containerLabels(t.prefix, 'redis', { 'kytes.instance': r.instance }, environment.secretNames),
+        ...containerLogging(t.logs),
       },
       containerOptions(this),
     );

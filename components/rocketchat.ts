@@ -1,10 +1,12 @@
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
+import { ROCKETCHAT_SMTP_PASSWORD_ENV, rocketchatSmtpEnv } from '../lib/mail';
 import { rocketchatHealthcheck, rocketchatMongoUrl } from '../lib/mongo';
-import { MongoTopology, RocketchatTopology, Topology } from '../lib/topology';
+import { MongoTopology, ROCKETCHAT_PROBE_TIMEOUT_SECONDS, RocketchatTopology, Topology } from '../lib/topology';
 import {
   containerEnv,
   containerLabels,
+  containerLogging,
   containerOptions,
   networkAttachment,
   pinnedImage,
@@ -32,6 +34,8 @@ export interface RocketChatArgs {
     readonly email: string;
     readonly password: pulumi.Input<string>;
   };
+  /** SMTP password, when `topology.mail` authenticates. */
+  readonly smtpPassword?: pulumi.Input<string>;
   /** `constrained` lowers the memory limit. Default `standard`. */
   readonly memoryProfile?: 'constrained' | 'standard';
   /** The replica-set initiation step: Rocket.Chat needs a writable primary, not just a running mongod. */
@@ -57,14 +61,26 @@ export class RocketChat extends pulumi.ComponentResource {
         ROOT_URL: rc.rootUrl,
         PORT: String(rc.port),
         DEPLOY_METHOD: 'docker',
-        INITIAL_USER: 'yes',
+        // No INITIAL_USER: the server parses it as a JSON user document (server/startup/initialData.ts);
+        // the administrator comes from ADMIN_PASS and ADMIN_*.
         ADMIN_USERNAME: args.admin.username,
         ADMIN_NAME: args.admin.name,
         ADMIN_EMAIL: args.admin.email,
         OVERWRITE_SETTING_Show_Setup_Wizard: 'completed',
+        // The stored Site_Url setting, not ROOT_URL, is what the server and clients use once set
+        // (the server watches the Site_Url setting): pinning it keeps rule 5 true after a URL change (HTTPS).
+        OVERWRITE_SETTING_Site_Url: rc.rootUrl,
+        // /livez thresholds (see topology.rocketchat.liveness): healthy = alive and connected to MongoDB.
+        HEAP_USAGE_PERCENT: String(rc.liveness.heapUsageRatio),
+        EVENT_LOOP_LAG_MS: String(rc.liveness.eventLoopLagMs),
         TZ: t.timezone,
+        ...rocketchatSmtpEnv(t.mail),
       },
-      { MONGO_URL: mongoUrl, ADMIN_PASS: args.admin.password },
+      {
+        MONGO_URL: mongoUrl,
+        ADMIN_PASS: args.admin.password,
+        ...(args.smtpPassword === undefined ? {} : { [ROCKETCHAT_SMTP_PASSWORD_ENV]: args.smtpPassword }),
+      },
     );
     this.container = new docker.Container(
       `${name}-container`,
@@ -78,7 +94,7 @@ export class RocketChat extends pulumi.ComponentResource {
         healthcheck: {
           tests: rocketchatHealthcheck(rc),
           interval: seconds(30),
-          timeout: seconds(10),
+          timeout: seconds(ROCKETCHAT_PROBE_TIMEOUT_SECONDS),
           retries: 5,
           startPeriod: seconds(300),
           startInterval: seconds(5),
@@ -88,6 +104,9 @@ export class RocketChat extends pulumi.ComponentResource {
         restart: 'unless-stopped',
         memory: ROCKETCHAT_MEMORY_MB[profile],
         stopTimeout: 30,
+        // Stopped (SIGTERM, then stopTimeout) before removal on destroy or replace, never killed outright.
+        destroyGraceSeconds: 60,
+        ...containerLogging(t.logs),
         labels: containerLabels(t.prefix, 'rocketchat', {}, environment.secretNames),
       },
       containerOptions(this, args.dependsOn),

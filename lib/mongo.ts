@@ -1,4 +1,5 @@
 import { renderTemplate } from './render';
+import { argvOperand, jsLiteral } from './sinks';
 import { MongoTopology, RocketchatTopology } from './topology';
 
 /** Environment variable names carrying Mongo passwords into containers and `docker exec`. */
@@ -9,9 +10,24 @@ export const MONGO_SECRET_ENV = {
 /** Root user name in every member's environment, for ops scripts (mongodump/mongorestore). */
 export const MONGO_ROOT_USER_ENV = 'KYTES_MONGO_ROOT_USERNAME';
 
+/**
+ * Open files for mongod: MongoDB's recommended `nofile` of 64000 (docs "UNIX ulimit Settings"); it holds
+ * two descriptors per connection plus one per data and journal file. Docker's default is the daemon's.
+ */
+export const MONGOD_NOFILE = 64000;
+
 /** The `mongod` command line of a member: same replica-set name and keyfile everywhere (rule 6). */
 export function mongodCommand(m: MongoTopology): string[] {
-  return ['mongod', '--replSet', m.replicaSet, '--bind_ip_all', '--port', String(m.port), '--keyFile', m.keyfilePath];
+  return [
+    'mongod',
+    '--replSet',
+    argvOperand(m.replicaSet, 'replica-set name'),
+    '--bind_ip_all',
+    '--port',
+    String(m.port),
+    '--keyFile',
+    argvOperand(m.keyfilePath, 'keyfile path'),
+  ];
 }
 
 /** mongosh code for the idempotent initiation; see templates/mongo-init.js.hbs. */
@@ -31,14 +47,15 @@ export function renderMongoInit(m: MongoTopology, timeoutSeconds = 300): string 
 
 /** Healthy = a member of *this* replica set in PRIMARY or SECONDARY state; `ping` says yes too early. */
 export function mongoHealthcheck(m: MongoTopology): string[] {
-  const js = `const h = db.hello(); quit(h.setName === '${m.replicaSet}' && (h.isWritablePrimary || h.secondary) ? 0 : 1)`;
+  const js = `const h = db.hello(); quit(h.setName === ${jsLiteral(m.replicaSet)} && (h.isWritablePrimary || h.secondary) ? 0 : 1)`;
   return ['CMD', 'mongosh', '--quiet', '--port', String(m.port), '--eval', js];
 }
 
 /** Rocket.Chat's MONGO_URL: every member by alias, the replica-set name, credentials. Secret. */
 export function rocketchatMongoUrl(m: MongoTopology, password: string): string {
   const hosts = m.members.map((x) => x.host).join(',');
-  return `mongodb://${m.appUser}:${encodeURIComponent(password)}@${hosts}/${m.appDatabase}?replicaSet=${m.replicaSet}&authSource=admin`;
+  const q = encodeURIComponent;
+  return `mongodb://${q(m.appUser)}:${q(password)}@${hosts}/${q(m.appDatabase)}?replicaSet=${q(m.replicaSet)}&authSource=admin`;
 }
 
 /** Rocket.Chat image has no curl: probe with its own node. */

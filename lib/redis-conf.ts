@@ -8,7 +8,6 @@ export const REDIS_CONFIG_PATH = '/usr/local/etc/redis/redis.conf';
 export function renderRedisConfig(redis: RedisTopology, password: string): string {
   return renderTemplate('redis.conf.hbs', {
     port: redis.port,
-    databases: redis.databases,
     dataPath: redis.data.containerPath,
     password,
   });

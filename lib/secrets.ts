@@ -15,13 +15,16 @@ export function derivePassword(masterSecret: string, purpose: string): string {
 
 export interface StackSecrets {
   readonly postgresSuperuser: pulumi.Output<string>;
-  readonly redis: pulumi.Output<string>;
   readonly mongoRoot: pulumi.Output<string>;
   readonly mongoApp: pulumi.Output<string>;
   readonly rocketchatAdmin: pulumi.Output<string>;
+  /** Password of the restic repository of `kytes:backup.offHost`: the same on every host of the stack. */
+  readonly restic: pulumi.Output<string>;
   /** Per GitLab instance name. */
   readonly gitlabDatabase: Readonly<Record<string, pulumi.Output<string>>>;
   readonly gitlabRoot: Readonly<Record<string, pulumi.Output<string>>>;
+  /** `requirepass` of each instance's own Redis (purpose `redis/<name>`). */
+  readonly redis: Readonly<Record<string, pulumi.Output<string>>>;
 }
 
 export function deriveStackSecrets(masterSecret: pulumi.Output<string>, t: Topology): StackSecrets {
@@ -30,11 +33,12 @@ export function deriveStackSecrets(masterSecret: pulumi.Output<string>, t: Topol
     Object.fromEntries(t.gitlab.map((g) => [g.name, derive(`gitlab/${g.name}/${what}`)]));
   return {
     postgresSuperuser: derive('postgres/superuser'),
-    redis: derive('redis'),
     mongoRoot: derive('mongo/root'),
     mongoApp: derive('mongo/rocketchat'),
     rocketchatAdmin: derive('rocketchat/admin'),
+    restic: derive('backup/restic'),
     gitlabDatabase: perInstance('database'),
     gitlabRoot: perInstance('root'),
+    redis: Object.fromEntries(t.gitlab.map((g) => [g.name, derive(`redis/${g.name}`)])),
   };
 }

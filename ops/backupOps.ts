@@ -1,6 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
+import { commentText, cronCommandWord, cronEnvLine, cronTimeFields, shellWord as shQuote } from '../lib/sinks';
 import { Topology } from '../lib/topology';
-import { AS_ROOT, bashScript, HostCommand, hostCommand, HostCommandArgs, HostConnection, shQuote } from './host';
+import { AS_ROOT, bashScript, HostCommand, hostCommand, HostCommandArgs, say } from './host';
 
 /**
  * Backups as resources: the ops scripts and their cron schedule on the Docker host, an on-demand backup
@@ -29,8 +30,13 @@ export interface BackupOpsArgs {
    * replica-set initiation, Rocket.Chat. Backups taken on delete run before these are removed. Default none.
    */
   readonly dependsOn?: readonly pulumi.Resource[];
-  /** Login details for an `ssh://` Docker host. Default: the ssh-agent. */
-  readonly connection?: HostConnection;
+  /**
+   * Password of the restic repository named by `kytes:backup.offHost` (`restic:…`), a Pulumi secret
+   * (derived from the master secret). Written to `topology.ops.resticPasswordFile` on the host (root
+   * only, 0600) from the command's standard input, never its command string, environment or log.
+   * Default none: no password file (an off-host location that is not a restic repository).
+   */
+  readonly resticPassword?: pulumi.Input<string>;
 }
 
 /** Set on the machine running `pulumi` to delete without the backup (local Docker host only). */
@@ -56,15 +62,18 @@ const CRON_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 /**
  * The cron file of this stack: a file of its own in `/etc/cron.d` (named without dots, which cron
  * would skip), never root's crontab. `CRON_TZ` is honoured by cronie; Debian's cron reads the schedule
- * in the host's time zone and only passes the variable on.
+ * in the host's time zone and only passes the variable on. Every value goes through its cron sink
+ * function: the command words are shell-quoted with `%` escaped (cron reads `%` as a newline).
  */
 export function renderCronFile(t: Topology, schedule: string): string {
   return [
-    `# Kytes stack ${t.stack} (${t.prefix}): scheduled backups. Managed by Pulumi; set kytes:backup.schedule instead of editing.`,
-    'SHELL=/bin/bash',
-    `PATH=${CRON_PATH}`,
-    `CRON_TZ=${t.timezone}`,
-    `${schedule} root ${t.ops.scriptsDir}/kytes-backup >> ${t.ops.backupDir}/cron.log 2>&1`,
+    commentText(
+      `# Kytes stack ${t.stack} (${t.prefix}): scheduled backups. Managed by Pulumi; set kytes:backup.schedule instead of editing.`,
+    ),
+    cronEnvLine('SHELL', '/bin/bash'),
+    cronEnvLine('PATH', CRON_PATH),
+    cronEnvLine('CRON_TZ', t.timezone),
+    `${cronTimeFields(schedule)} root ${cronCommandWord(`${t.ops.scriptsDir}/kytes-backup`)} >> ${cronCommandWord(`${t.ops.backupDir}/cron.log`)} 2>&1`,
     '',
   ].join('\n');
 }
@@ -95,7 +104,7 @@ function validate(args: BackupOpsArgs, schedule: string): void {
     .filter((f) => !SCRIPT_NAME.test(f))
     .forEach((f) => problems.push(`script name ${JSON.stringify(f)} is not a plain file name`));
   REQUIRED_SCRIPTS.filter((f) => !files.includes(f)).forEach((f) => problems.push(`script ${f} is missing`));
-  if (schedule.split(' ').length !== 5) problems.push(`schedule ${JSON.stringify(schedule)} is not five cron fields`);
+  if (!/^\S+( \S+){4}$/.test(schedule)) problems.push(`schedule ${JSON.stringify(schedule)} is not five cron fields`);
   const instances = args.topology.gitlab.map((g) => g.name);
   instances
     .filter((i) => !args.gitlabContainers[i])
@@ -134,13 +143,32 @@ function removeScriptsScript(t: Topology, files: readonly string[]): string {
   );
 }
 
+/**
+ * Writes the restic password from stdin into a root-only file: umask first, so it is never readable
+ * by anyone else, not even for an instant; a temporary name, then a rename; nothing printed.
+ */
+export function installResticPasswordScript(t: Topology): string {
+  const file = t.ops.resticPasswordFile;
+  const dir = shQuote(file.slice(0, file.lastIndexOf('/')));
+  const tmp = shQuote(`${file}.tmp`);
+  return bashScript(
+    AS_ROOT,
+    'umask 077',
+    `install -d -m 0700 ${dir}`,
+    `cat > ${tmp}`,
+    `test -s ${tmp} || { echo "kytes: empty restic password on stdin" >&2; exit 1; }`,
+    `chmod 0600 ${tmp}`,
+    `mv -f ${tmp} ${shQuote(file)}`,
+  );
+}
+
 function installCronScript(t: Topology): string {
   const slash = t.ops.cronFile.lastIndexOf('/');
   const cronDir = t.ops.cronFile.slice(0, slash);
   const tmp = shQuote(`${cronDir}/.${t.ops.cronFile.slice(slash + 1)}.tmp`);
   return bashScript(
     AS_ROOT,
-    `if [ ! -d ${shQuote(cronDir)} ]; then echo "kytes: no ${cronDir} on this host; install cron" >&2; exit 1; fi`,
+    `if [ ! -d ${shQuote(cronDir)} ]; then ${say('no %s on this host; install cron', cronDir)}; exit 1; fi`,
     'command -v cron >/dev/null || command -v crond >/dev/null || echo "kytes: warning: no cron daemon found; scheduled backups will not run until one is installed" >&2',
     // The temporary name has dots, so cron ignores it until the rename.
     `cat > ${tmp}`,
@@ -169,23 +197,23 @@ interface OnDelete {
  * of the machine running Pulumi never reaches an SSH host's command).
  */
 function backupOnDeleteScript(t: Topology, d: OnDelete): string {
-  const skipFile = shQuote(`${t.ops.backupDir}/${SKIP_FILE}`);
-  const mark = shQuote(`${t.ops.backupDir}/${ONDELETE_MARK}`);
   const skip = `${t.ops.backupDir}/${SKIP_FILE}`;
+  const skipFile = shQuote(skip);
+  const mark = shQuote(`${t.ops.backupDir}/${ONDELETE_MARK}`);
   return bashScript(
-    `if [ "\${${SKIP_ENV}:-}" = 1 ]; then echo "kytes: ${SKIP_ENV}=1: deleting ${d.what} WITHOUT a backup" >&2; exit 0; fi`,
+    `if [ "\${${SKIP_ENV}:-}" = 1 ]; then ${say(`${SKIP_ENV}=1: deleting %s WITHOUT a backup`, d.what)}; exit 0; fi`,
     AS_ROOT,
-    `if [ -n "$(find ${skipFile} -maxdepth 0 -mmin -60 2>/dev/null)" ]; then echo "kytes: ${skip} is less than an hour old: deleting ${d.what} WITHOUT a backup" >&2; exit 0; fi`,
+    `if [ -n "$(find ${skipFile} -maxdepth 0 -mmin -60 2>/dev/null)" ]; then ${say('%s is less than an hour old: deleting %s WITHOUT a backup', skip, d.what)}; exit 0; fi`,
     ...(d.instance === undefined
       ? []
       : [
           `if [ -n "$(find ${mark} -maxdepth 0 -mmin -30 2>/dev/null)" ] && tail -n +2 ${mark} | grep -qxF -- ${shQuote(d.instance)}; then`,
-          `  echo "kytes: ${d.what} is in backup $(head -n 1 ${mark}), taken just before" >&2`,
+          `  printf 'kytes: %s is in backup %s, taken just before\\n' ${shQuote(d.what)} "$(head -n 1 ${mark})" >&2`,
           '  exit 0',
           'fi',
         ]),
     ...d.locate,
-    `echo "kytes: backup before deleting ${d.what}" >&2`,
+    say('backup before deleting %s', d.what),
     `id="$(KYTES_LOCK_WAIT=${LOCK_WAIT_SECONDS} "$backup" --label ${d.label} | tail -n 1)"`,
     `printf '%s\\n' "$id" ${d.covers.map(shQuote).join(' ')} > ${mark}`,
   );
@@ -207,6 +235,8 @@ export class BackupOps extends pulumi.ComponentResource {
   readonly restore?: HostCommand;
   /** Takes a full backup when deleted (`pulumi destroy`), before any container it depends on. */
   readonly predestroyBackup: HostCommand;
+  /** Present when `resticPassword` is set: the root-only password file of the restic repository. */
+  readonly resticPasswordFile?: HostCommand;
   /** Per GitLab instance: when it leaves the config, takes a full backup that still holds it. */
   readonly decommissionBackups: Readonly<Record<string, HostCommand>>;
   readonly backupDir: string;
@@ -224,13 +254,8 @@ export class BackupOps extends pulumi.ComponentResource {
     super('kytes:ops:BackupOps', name, {}, opts);
     const files = Object.keys(args.scripts).sort();
     const run = (file: string) => shQuote(`${t.ops.scriptsDir}/${file}`);
-    const cmd = (suffix: string, a: Omit<HostCommandArgs, 'connection'>, dependsOn: pulumi.Resource[] = []) =>
-      hostCommand(
-        `${name}-${suffix}`,
-        t.docker,
-        { ...a, connection: args.connection },
-        { parent: this, dependsOn, deleteBeforeReplace: true },
-      );
+    const cmd = (suffix: string, a: HostCommandArgs, dependsOn: pulumi.Resource[] = []) =>
+      hostCommand(`${name}-${suffix}`, t.docker, a, { parent: this, dependsOn, deleteBeforeReplace: true });
     const others = [...(args.dependsOn ?? [])];
     const allGitlab = t.gitlab.map((g) => args.gitlabContainers[g.name]);
 
@@ -255,7 +280,27 @@ export class BackupOps extends pulumi.ComponentResource {
       [this.scripts],
     );
 
-    const services = [this.scripts, ...allGitlab, ...others];
+    // The secret is this command's stdin only: pulumi-command passes stdin to the process (locally) or
+    // the SSH session (remotely) and never repeats it in an error, unlike the command string and output.
+    // logging 'none' in case a shell ever echoed it. No delete: the file outlives `destroy`, so the backup
+    // taken then and any run by hand later still reach the repository; the next `up` rewrites the same one.
+    if (args.resticPassword !== undefined) {
+      this.resticPasswordFile = cmd(
+        'restic-password',
+        {
+          create: installResticPasswordScript(t),
+          stdin: pulumi.secret(args.resticPassword),
+          logging: 'none',
+        },
+        [this.scripts],
+      );
+    }
+    const services = [
+      this.scripts,
+      ...(this.resticPasswordFile ? [this.resticPasswordFile] : []),
+      ...allGitlab,
+      ...others,
+    ];
     const lockWait = `KYTES_LOCK_WAIT=${LOCK_WAIT_SECONDS}`;
     if (args.backupTrigger !== undefined) {
       this.onDemandBackup = cmd(
@@ -327,7 +372,7 @@ export class BackupOps extends pulumi.ComponentResource {
           what: `the containers of ${t.prefix}`,
           locate: [
             `backup=${shQuote(installed)}`,
-            `if [ ! -x "$backup" ]; then echo "kytes: ${installed} is missing, so no backup can be taken before deleting the containers of ${t.prefix}; run pulumi up to reinstall it, or skip the backup (${SKIP_ENV}=1 or ${t.ops.backupDir}/${SKIP_FILE})" >&2; exit 1; fi`,
+            `if [ ! -x "$backup" ]; then ${say(`%s is missing, so no backup can be taken before deleting the containers of %s; run pulumi up to reinstall it, or skip the backup (${SKIP_ENV}=1 or %s)`, installed, t.prefix, `${t.ops.backupDir}/${SKIP_FILE}`)}; exit 1; fi`,
           ],
           label: 'predestroy',
           covers,

@@ -1,7 +1,9 @@
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { configSchema, keyPath, SECRET_KEYS } from '../lib/config';
+import { parseConfig } from '../lib/config';
+import { sshArgv } from '../lib/connection';
+import { shellWord } from '../lib/sinks';
 import { deriveTopology, Topology } from '../lib/topology';
 import { checkManifest } from './manifest';
 
@@ -91,47 +93,63 @@ interface YamlModule {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const yaml = require('js-yaml') as YamlModule;
 
-/** The topology of `stack` from the text of its `Pulumi.<stack>.yaml`. Secret values are skipped, never read. */
+/** What the CLI puts where a `secure:` value is: it never decrypts one, and the topology needs none. */
+const UNREAD_SECRET = 'secret value not read by the Kytes CLI (it needs none)';
+
+/** Replaces every `{ secure: … }` leaf by {@link UNREAD_SECRET}; says whether there was one. */
+function withoutSecrets(value: unknown): { value: unknown; secret: boolean } {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'secure' in value) {
+    return { value: UNREAD_SECRET, secret: true };
+  }
+  if (Array.isArray(value)) {
+    const items = value.map(withoutSecrets);
+    return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).map(([k, v]) => [k, withoutSecrets(v)] as const);
+    return {
+      value: Object.fromEntries(entries.map(([k, v]) => [k, v.value])),
+      secret: entries.some(([, v]) => v.secret),
+    };
+  }
+  return { value, secret: false };
+}
+
+/**
+ * The topology of `stack` from the text of its `Pulumi.<stack>.yaml`, through the same parser and
+ * checks as `pulumi up` (lib/config parseConfig). Secret values are never decrypted nor read.
+ */
 export function topologyFromStackYaml(text: string, stack: string): Topology {
   const doc = yaml.load(text);
   const config = doc && typeof doc === 'object' && 'config' in doc ? (doc as { config: unknown }).config : {};
-  const raw: Record<string, unknown> = {};
+  const flat: Record<string, string> = {};
+  const secret = new Set<string>();
   for (const [fullKey, value] of Object.entries((config ?? {}) as Record<string, unknown>)) {
-    if (!fullKey.startsWith('kytes:')) continue;
-    const key = fullKey.slice('kytes:'.length);
-    const isSecret = value !== null && typeof value === 'object' && 'secure' in value;
-    if (isSecret || Object.values(SECRET_KEYS).includes(key as never)) continue;
-    raw[key] = value;
+    const plain = withoutSecrets(value);
+    if (plain.secret) secret.add(fullKey);
+    flat[fullKey] = typeof plain.value === 'string' ? plain.value : JSON.stringify(plain.value);
   }
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new Error(
-      `Pulumi.${stack}.yaml:\n${parsed.error.issues.map((i) => `  - ${keyPath(i.path)}: ${i.message}`).join('\n')}`,
-    );
+  // The master secret is needed by `pulumi up`, not here: stand in for it when the file has none.
+  if (!('kytes:masterSecret' in flat)) {
+    flat['kytes:masterSecret'] = UNREAD_SECRET;
+    secret.add('kytes:masterSecret');
   }
-  return deriveTopology(parsed.data, stack);
+  let parsed;
+  try {
+    parsed = parseConfig(flat, (k) => secret.has(k));
+  } catch (e) {
+    throw new Error(`Pulumi.${stack}.yaml: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  return deriveTopology(parsed, stack);
 }
-
-const shellWord = (s: string) => (/^[A-Za-z0-9._/=:@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** The program and arguments that run `script` with `args` on the stack's Docker host. Pure. */
 export function hostCommand(t: Topology, script: string, args: readonly string[]): { file: string; args: string[] } {
   const target = path.posix.join(t.ops.scriptsDir, script);
-  if (t.docker.kind === 'local' || !t.docker.ssh) return { file: 'bash', args: [target, ...args] };
-  const { user, host, port } = t.docker.ssh;
-  return {
-    file: 'ssh',
-    args: [
-      ...t.docker.sshOpts,
-      '-p',
-      String(port),
-      '-o',
-      'BatchMode=yes',
-      user ? `${user}@${host}` : host,
-      '--',
-      [target, ...args].map(shellWord).join(' '),
-    ],
-  };
+  if (!t.docker.ssh) return { file: 'bash', args: [target, ...args] };
+  // The same ssh command line as every Pulumi step (lib/connection.ts); the remote command is one
+  // string the remote shell splits, so each word is quoted.
+  return { file: 'ssh', args: [...sshArgv(t.docker.ssh), [target, ...args].map(shellWord).join(' ')] };
 }
 
 interface ListedBackup {

@@ -1,31 +1,24 @@
 import * as command from '@pulumi/command';
 import * as pulumi from '@pulumi/pulumi';
-import { DockerHost } from '../lib/topology';
+import { DockerConnection, hostBash } from '../lib/connection';
+import { shellWord } from '../lib/sinks';
 
 /**
  * Shell commands run *on the Docker host itself* (where cron runs the ops scripts), as opposed to
- * `components/dockerExec.ts`, which runs the docker CLI on the machine running Pulumi.
+ * `components/dockerExec.ts`, which runs the docker CLI there for a container.
  *
- * A `unix://` host is this machine: `command.local.Command` under bash. An `ssh://user@host[:port]` host
- * is reached by `command.remote.Command` (pulumi-command 1.2.1), which speaks SSH itself: it does not
- * read `~/.ssh/config` nor the `kytes:docker.sshOpts` given to the docker CLI. It authenticates with
- * {@link HostConnection.privateKey} when given, and otherwise with the ssh-agent at `$SSH_AUTH_SOCK`
- * of the process running Pulumi (the provider's `agentSocketPath` default).
+ * Both go through the stack's one connection (lib/connection.ts): a `unix://` host is this machine
+ * and the script runs under bash; an `ssh://` host is reached by the OpenSSH client with the user,
+ * port, `kytes:docker.sshOpts` and host-key checking the Docker provider uses too, so a key given
+ * with `-i`, a jump host or a pinned host key applies to every command alike. Each is a
+ * `command.local.Command` whose `interpreter` is that ssh command line: it is stored in state, so
+ * the delete hooks run later by `pulumi destroy` reach the host the same way.
  *
  * No command here takes `environment`: the ops scripts need no secret (they use what the containers
- * already hold), and over SSH pulumi-command sends variables with `Setenv`, which sshd drops unless
- * `AcceptEnv` allows them — and pulumi-command ignores that refusal. Nothing secret is ever placed in a
- * command string or stdin either, because a failing command's error repeats both its command string
- * and its output.
+ * already hold), and a variable of this machine never reaches an SSH host's command anyway (sshd
+ * drops it unless `AcceptEnv` allows it). Nothing secret is ever placed in a command string or
+ * stdin either, because a failing command's error repeats its command string and its output.
  */
-
-/** How Pulumi logs in to an `ssh://` Docker host. Unused for a local host. */
-export interface HostConnection {
-  /** Private key text (OpenSSH/PEM), as a Pulumi secret. Default: none; the ssh-agent at `$SSH_AUTH_SOCK` is used. */
-  readonly privateKey?: pulumi.Input<string>;
-  /** The host's public key (`ssh-ed25519 AAAA…`) to check. Default: none, and pulumi-command accepts any host key. */
-  readonly hostKey?: pulumi.Input<string>;
-}
 
 export interface HostCommandArgs {
   /** Bash script run on create, and again on update (when an input such as `stdin` changes). */
@@ -36,26 +29,37 @@ export interface HostCommandArgs {
    * Default: nothing runs on delete.
    */
   readonly delete?: string;
-  /** Fed to the script's standard input. Never a secret. Default: none. */
+  /**
+   * Fed to the script's standard input. A secret only with `logging: 'none'` and a script that never
+   * prints it: pulumi-command repeats a failing command's string and output in its error, not its stdin.
+   * Default: none.
+   */
   readonly stdin?: pulumi.Input<string>;
   /** Any change replaces the resource, so `create` runs again. Default: none. */
   readonly triggers?: pulumi.Input<unknown>[];
   /** `stdoutAndStderr` only for commands whose output cannot contain a secret; `none` otherwise. */
   readonly logging: 'stdoutAndStderr' | 'none';
-  /** Login details for an `ssh://` host. Default: the ssh-agent, user from the URL or root. */
-  readonly connection?: HostConnection;
 }
 
-export type HostCommand = command.local.Command | command.remote.Command;
+export type HostCommand = command.local.Command;
 
-/** Single-quoted shell word: safe for any string. */
-export function shQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+/** Single-quoted shell word: lib/sinks.ts `shellWord`, the one shell quoting function. */
+export const shQuote = shellWord;
 
 /** A bash script that stops at the first failing command, unset variable or failing pipe stage. */
 export function bashScript(...lines: string[]): string {
   return ['set -euo pipefail', ...lines].join('\n');
+}
+
+/**
+ * `printf` of a message to stderr: the format is constant text, every value an argument quoted by
+ * {@link shellWord}, so no value is read as format, expansion or syntax.
+ */
+export function say(format: string, ...values: string[]): string {
+  if (/['\\]/.test(format) || (format.match(/%s/g) ?? []).length !== values.length) {
+    throw new Error(`say: format ${JSON.stringify(format)} must be plain text with one %s per value`);
+  }
+  return ['printf', shellWord(`kytes: ${format}\\n`), ...values.map(shellWord), '>&2'].join(' ');
 }
 
 /**
@@ -73,49 +77,25 @@ export const AS_ROOT = [
   'fi',
 ].join('\n');
 
-const BASH = ['/bin/bash', '-c'];
-
-/** Over SSH the command goes to the login shell of the remote user; bash is asked for explicitly. */
-function viaBash(script: string): string {
-  return `/bin/bash -c ${shQuote(script)}`;
-}
-
-/** Declares a command run on the Docker host, locally or over SSH according to `host.kind`. */
+/** Declares a command run on the Docker host, locally or over SSH according to `connection.kind`. */
 export function hostCommand(
   name: string,
-  host: DockerHost,
+  connection: DockerConnection,
   args: HostCommandArgs,
   opts: pulumi.CustomResourceOptions,
 ): HostCommand {
-  const common = {
-    stdin: args.stdin,
-    triggers: args.triggers,
-    logging: args.logging,
-    // The previous run's output would otherwise be handed to the next run (and, over SSH, via Setenv).
-    addPreviousOutputInEnv: false,
-  };
-  if (host.kind === 'local') {
-    return new command.local.Command(
-      name,
-      { ...common, create: args.create, delete: args.delete, interpreter: BASH },
-      opts,
-    );
-  }
-  if (!host.ssh) throw new Error(`Docker host ${host.url}: kind ssh without ssh details`);
-  return new command.remote.Command(
+  const create = hostBash(connection, args.create);
+  return new command.local.Command(
     name,
     {
-      ...common,
-      connection: {
-        host: host.ssh.host,
-        port: host.ssh.port,
-        // pulumi-command's own default, made explicit so state says who logs in.
-        user: host.ssh.user ?? 'root',
-        privateKey: args.connection?.privateKey === undefined ? undefined : pulumi.secret(args.connection.privateKey),
-        hostKey: args.connection?.hostKey,
-      },
-      create: viaBash(args.create),
-      delete: args.delete === undefined ? undefined : viaBash(args.delete),
+      create: create.command,
+      delete: args.delete === undefined ? undefined : hostBash(connection, args.delete).command,
+      interpreter: create.interpreter,
+      stdin: args.stdin,
+      triggers: args.triggers,
+      logging: args.logging,
+      // The previous run's output would otherwise be handed to the next run.
+      addPreviousOutputInEnv: false,
     },
     opts,
   );

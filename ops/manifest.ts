@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The manifest every Kytes backup carries (`<backupDir>/<id>/manifest.json`), format version 1.
+ * The manifest every Kytes backup carries (`<backupDir>/<id>/manifest.json`), format version 1 or 2.
  * The same rules exist in jq inside `templates/ops/kytes-lib.sh.hbs` (`MANIFEST_JQ`), which the
  * scripts on the Docker host apply; `test/ops/manifest.test.ts` feeds one corpus of good and bad
  * manifests to both and requires the same verdict, so the two cannot drift apart silently.
@@ -9,7 +9,29 @@ import { z } from 'zod';
  */
 
 export const MANIFEST_FORMAT = 'kytes-backup';
-export const MANIFEST_FORMAT_VERSION = 1;
+/**
+ * The format this Kytes writes. Format 2 (issue 11) records how each archive is compressed: GitLab's
+ * archive holds uncompressed task files (`COMPRESS_CMD=tee`) and Kytes compresses the whole archive
+ * with zstd on the host; the MongoDB archive likewise. Format 1 (gzip inside GitLab's archive, gzip'd
+ * mongodump archive) is still read, so that older backups stay restorable.
+ */
+export const MANIFEST_FORMAT_VERSION = 2;
+/** Every format this Kytes reads. */
+export const MANIFEST_FORMAT_VERSIONS = [1, 2] as const;
+/**
+ * How Kytes compressed a whole artifact file on the host. Absent in format 1: `none`. From format 2,
+ * GitLab's archive is `archive` decompressed followed by `archiveTail` (backup_information.yml and the
+ * tar end-of-archive blocks), kept apart so that the archive body of unchanged data deduplicates.
+ */
+export const ARCHIVE_COMPRESSIONS = ['zstd', 'none'] as const;
+/**
+ * How GitLab compressed the task files inside its archive, i.e. the `DECOMPRESS_CMD` its restore needs:
+ * `none` was made with `COMPRESS_CMD=tee` and restores with `DECOMPRESS_CMD=tee` (GitLab's documented
+ * "no compression"); `gzip` is GitLab's default and needs no option. Absent in format 1: `gzip`.
+ */
+export const INNER_COMPRESSIONS = ['none', 'gzip'] as const;
+/** How the mongodump archive was compressed: `zstd` on the host, or mongodump's own `--gzip` (format 1). */
+export const MONGO_COMPRESSIONS = ['zstd', 'gzip'] as const;
 
 /** Same pattern as `kytes:restore.from` in lib/config/backup.ts. */
 export const BACKUP_ID = /^[0-9]{8}T[0-9]{6}Z(-[a-z0-9]+)?$/;
@@ -26,6 +48,8 @@ const text = z.string().min(1);
 const fileName = z.string().regex(FILE_NAME);
 const utc = z.string().regex(UTC_SECOND);
 
+const formatVersion = z.literal([...MANIFEST_FORMAT_VERSIONS]);
+
 const artifact = z.object({
   file: fileName,
   size: z.number().int().min(0),
@@ -35,7 +59,7 @@ const artifact = z.object({
 export const manifestSchema = z
   .object({
     format: z.literal(MANIFEST_FORMAT),
-    formatVersion: z.literal(MANIFEST_FORMAT_VERSION),
+    formatVersion,
     id: z.string().regex(BACKUP_ID),
     createdAt: utc,
     completedAt: utc,
@@ -51,12 +75,25 @@ export const manifestSchema = z
         container: text,
         version: z.string().regex(GITLAB_VERSION),
         archive: fileName,
+        archiveTail: fileName.optional(),
         config: fileName,
+        archiveCompression: z.enum(ARCHIVE_COMPRESSIONS).optional(),
+        innerCompression: z.enum(INNER_COMPRESSIONS).optional(),
       }),
     ),
-    mongo: z.object({ replicaSet: text, primary: text, database: text, archive: fileName }).nullable(),
+    mongo: z
+      .object({
+        replicaSet: text,
+        primary: text,
+        database: text,
+        archive: fileName,
+        compression: z.enum(MONGO_COMPRESSIONS).optional(),
+      })
+      .nullable(),
     rocketchatUploads: z.object({ volume: text, archive: fileName }).nullable(),
     postgres: z.object({ container: text, globals: fileName }).nullable(),
+    /** The retained TLS volume (ACME account and certificates); absent from backups made before TLS existed. */
+    tls: z.object({ volume: text, archive: fileName }).nullish(),
     artifacts: z.array(artifact).min(1),
     invocation: z.object({
       operation: text,
@@ -68,6 +105,16 @@ export const manifestSchema = z
     }),
   })
   .superRefine((m, ctx) => {
+    if (m.formatVersion >= 2) {
+      m.gitlab.forEach((g, i) => {
+        for (const key of ['archiveCompression', 'innerCompression'] as const) {
+          if (g[key] === undefined)
+            ctx.addIssue({ code: 'custom', path: ['gitlab', i, key], message: 'required from format 2 on' });
+        }
+      });
+      if (m.mongo && m.mongo.compression === undefined)
+        ctx.addIssue({ code: 'custom', path: ['mongo', 'compression'], message: 'required from format 2 on' });
+    }
     const stamp = m.id.slice(0, 16);
     const created = m.createdAt.replace(/[-:]/g, '');
     if (stamp !== created) {
@@ -92,12 +139,15 @@ export const manifestSchema = z
 export type Manifest = z.output<typeof manifestSchema>;
 
 /** Every file a manifest section points at; each must also be a checksummed artifact. */
-export function referencedFiles(m: Pick<Manifest, 'gitlab' | 'mongo' | 'rocketchatUploads' | 'postgres'>): string[] {
+export function referencedFiles(
+  m: Pick<Manifest, 'gitlab' | 'mongo' | 'rocketchatUploads' | 'postgres' | 'tls'>,
+): string[] {
   return [
-    ...m.gitlab.flatMap((g) => [g.archive, g.config]),
+    ...m.gitlab.flatMap((g) => [g.archive, ...(g.archiveTail === undefined ? [] : [g.archiveTail]), g.config]),
     ...(m.mongo ? [m.mongo.archive] : []),
     ...(m.rocketchatUploads ? [m.rocketchatUploads.archive] : []),
     ...(m.postgres ? [m.postgres.globals] : []),
+    ...(m.tls ? [m.tls.archive] : []),
   ];
 }
 

@@ -1,16 +1,20 @@
 import { execFileSync } from 'child_process';
-import type { KytesConfig } from '../lib/config';
+import { offHostProblem, type KytesConfig } from '../lib/config';
+import { hostDockerUrl } from '../lib/connection';
+import { resticRepository } from '../lib/config/offhost';
 import { MONGO_ROOT_USER_ENV, MONGO_SECRET_ENV } from '../lib/mongo';
 import { renderTemplate } from '../lib/render';
+import { commentText } from '../lib/sinks';
 import type { Topology } from '../lib/topology';
 
 /**
  * The ops scripts installed on the Docker host (into `t.ops.scriptsDir`), rendered from
- * `templates/ops/` with every name taken from the topology. They need no secret from Pulumi: the
- * containers already hold what the dumps need (PostgreSQL's local socket, Mongo's root login in
- * its container environment). Host requirements: bash 4.4+, coreutils, util-linux (flock), tar,
- * awk, sed, jq, the docker CLI; rsync and ssh only for an `user@host:/path` off-host target
- * (`KYTES_OFFHOST_SSH` on the host overrides the SSH command: port, key, known_hosts). openssl is
+ * `templates/ops/` with every name taken from the topology. They hold no secret: the containers
+ * already hold what the dumps need (PostgreSQL's local socket, Mongo's root login in its container
+ * environment), and restic reads its password from `t.ops.resticPasswordFile`, which `BackupOps`
+ * writes. Host requirements: bash 4.4+, coreutils, util-linux (flock), tar, awk, sed, jq, zstd, the
+ * docker CLI; rsync and ssh only for an `user@host:/path` off-host target (`KYTES_OFFHOST_SSH` on the
+ * host overrides the SSH command: port, key, known_hosts), restic only for a `restic:` one. openssl is
  * optional: checksums use it when present (several times faster than coreutils' sha256sum).
  */
 
@@ -22,6 +26,7 @@ export const OPS_SCRIPTS = [
   'kytes-backups',
   'kytes-prune',
   'kytes-offhost-copy',
+  'kytes-offhost-fetch',
 ] as const;
 export type OpsScriptName = (typeof OPS_SCRIPTS)[number];
 
@@ -32,7 +37,10 @@ export interface OpsOptions {
   readonly keepDaily: number;
   /** ISO weeks whose newest backup is kept (`kytes:backup.keepWeekly`). */
   readonly keepWeekly: number;
-  /** Second location, an absolute path or `user@host:/path` (`kytes:backup.offHost`). Default none. */
+  /**
+   * Second location (`kytes:backup.offHost`): an absolute path, `user@host:/path` (rsync over SSH), or
+   * `restic:<repository>` (lib/config/offhost.ts). Default none.
+   */
   readonly offHost?: string;
   /** Git commit of the IaC that rendered the scripts; recorded in every manifest. */
   readonly projectCommit: string;
@@ -44,7 +52,8 @@ export interface OpsOptions {
   readonly healthTimeoutSeconds?: number;
 }
 
-const OFF_HOST = /^(\/[^\s]*|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\/[^\s]*)$/;
+/** GitLab's default `backup_path`, relative to its data path (`/var/opt/gitlab/backups`); Kytes does not change it. */
+const GITLAB_BACKUP_SUBDIR = 'backups';
 
 /** The retention and off-host part of {@link OpsOptions}, from the `kytes:backup.*` config. */
 export function opsOptionsFromConfig(
@@ -91,9 +100,8 @@ function check(options: OpsOptions): void {
   count('keepDaily', options.keepDaily, 0);
   count('keepWeekly', options.keepWeekly, 0);
   count('healthTimeoutSeconds', options.healthTimeoutSeconds ?? 1800, 1);
-  if (options.offHost !== undefined && !OFF_HOST.test(options.offHost)) {
-    problems.push(`offHost: "${options.offHost}" is neither an absolute path nor user@host:/path`);
-  }
+  const offHost = options.offHost === undefined ? undefined : offHostProblem(options.offHost);
+  if (offHost !== undefined) problems.push(`offHost: ${JSON.stringify(options.offHost)}: allowed: ${offHost}`);
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(options.projectCommit))
     problems.push(`projectCommit: "${options.projectCommit}" is not a commit id`);
   if (problems.length > 0) throw new Error(`Invalid ops options:\n  - ${problems.join('\n  - ')}`);
@@ -104,16 +112,19 @@ function view(t: Topology, o: OpsOptions) {
   const first = t.gitlab[0];
   return {
     project: t.project,
-    stack: t.stack,
+    // Also written bare into each script's header comment.
+    stack: commentText(t.stack),
     prefix: t.prefix,
     backupDir: t.ops.backupDir,
+    dockerHost: hostDockerUrl(t.docker),
     invocationLog: t.ops.invocationLog,
     commit: o.projectCommit,
     dirty: o.projectDirty ? 'true' : 'false',
     version: o.projectVersion ?? '',
     postgres: { container: t.postgres.container, superuser: t.postgres.superuser },
-    gitlab: t.gitlab.map((g) => ({ name: g.name, container: g.container })),
-    gitlabBackupPath: `${first.volumes.data.containerPath}/backups`,
+    gitlab: t.gitlab.map((g) => ({ name: g.name, container: g.container, dataVolume: g.volumes.data.name })),
+    gitlabBackupPath: `${first.volumes.data.containerPath}/${GITLAB_BACKUP_SUBDIR}`,
+    gitlabBackupSubdir: GITLAB_BACKUP_SUBDIR,
     gitlabConfigPath: first.volumes.config.containerPath,
     mongoMembers: t.mongo ? t.mongo.members.map((m) => m.container) : [],
     mongoPort: String(t.mongo?.port ?? ''),
@@ -123,10 +134,14 @@ function view(t: Topology, o: OpsOptions) {
     mongoRootPasswordEnv: MONGO_SECRET_ENV.rootPassword,
     rocketchatContainer: t.rocketchat?.container ?? '',
     rocketchatUploadsVolume: t.rocketchat?.uploads.name ?? '',
+    tlsVolume: t.tls.volume?.name ?? '',
+    nginxContainer: t.nginx.container,
     containers: [
       { component: 'postgres', container: t.postgres.container },
-      { component: 'redis', container: t.redis.container },
-      ...t.gitlab.map((g) => ({ component: `gitlab-${g.name}`, container: g.container })),
+      ...t.gitlab.flatMap((g) => [
+        { component: `redis-${g.name}`, container: g.redis.container },
+        { component: `gitlab-${g.name}`, container: g.container },
+      ]),
       ...(t.mongo?.members ?? []).map((m) => ({ component: `mongo-${m.index}`, container: m.container })),
       ...(t.rocketchat ? [{ component: 'rocketchat', container: t.rocketchat.container }] : []),
       { component: 'nginx', container: t.nginx.container },
@@ -135,6 +150,8 @@ function view(t: Topology, o: OpsOptions) {
     keepDaily: o.keepDaily,
     keepWeekly: o.keepWeekly,
     offHost: o.offHost ?? '',
+    resticRepository: o.offHost === undefined ? '' : (resticRepository(o.offHost)?.repository ?? ''),
+    resticPasswordFile: t.ops.resticPasswordFile,
     healthTimeoutSeconds: o.healthTimeoutSeconds ?? 1800,
   };
 }

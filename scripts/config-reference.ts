@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
-import { configSchema } from '../lib/config';
+import { configSchema, SMTP_PASSWORD_REFERENCE } from '../lib/config';
 
 /**
  * The README's config reference, generated from the zod schema so the two cannot drift.
@@ -53,8 +53,11 @@ export function configReference(): string {
   const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   const out = ['| key | type | meaning and default |', '| --- | --- | --- |'];
   rows(schema, '', false, out);
+  // Secret leaves are not in the schema: each row goes after the last row of its section.
+  const lastSmtpRow = out.map((row) => row.startsWith('| `kytes:smtp.')).lastIndexOf(true);
+  out.splice(lastSmtpRow + 1, 0, SMTP_PASSWORD_REFERENCE);
   out.push(
-    '| `kytes:masterSecret` | secret string, ≥ 32 characters | Every stored password is derived from it. Set once with `pulumi config set --secret`; never change it on a stack with data. **Required.** |',
+    '| `kytes:masterSecret` | secret string, ≥ 32 characters | Every stored password is derived from it. Set once with `npm run pulumi -- config set --secret kytes:masterSecret` (`dev:up` does it); never change it on a stack with data. **Required.** |',
   );
   return out.join('\n');
 }

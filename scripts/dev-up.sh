@@ -1,25 +1,25 @@
 #!/usr/bin/env bash
 # Brings up the dev stack (Pulumi.dev.yaml) on this machine's Docker engine with no Pulumi Cloud
-# account: state in ./.pulumi-state (a local file backend), secrets encrypted with a dev passphrase.
-# Needs the Pulumi CLI, Node 22+, the docker CLI and a running Docker engine.
+# account: state in ./.pulumi-state (a local file backend), secrets encrypted with the dev passphrase.
+# Checks first, in order: Node.js 22+, the stack's Docker engine, the Pulumi CLI, root or sudo for ops.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source=/dev/null # scripts/dev-lib.sh, checked on its own
+. "$(dirname "$0")/dev-lib.sh"
+cd "$KYTES_ROOT"
 
-export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
-# The dev passphrase only protects a laptop stack; set your own for anything else.
-export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-kytes-dev}"
-export PULUMI_SKIP_UPDATE_CHECK=true
-mkdir -p .pulumi-state
+kytes_need_node
+kytes_need_docker
+kytes_need_pulumi
+kytes_need_root_for_ops
+kytes_pulumi_env
 
-for tool in pulumi node docker openssl; do
-  command -v "$tool" >/dev/null || { echo "dev-up: $tool is required (see README, Prerequisites)" >&2; exit 1; }
-done
 [ -d node_modules ] || npm ci
 
-pulumi stack select dev 2>/dev/null || pulumi stack init dev --secrets-provider passphrase
+pulumi stack select "$KYTES_DEV_STACK" 2>/dev/null || pulumi stack init "$KYTES_DEV_STACK" --secrets-provider passphrase
 if ! pulumi config get kytes:masterSecret >/dev/null 2>&1; then
-  # Read from stdin so the value never appears in a process list or shell history.
-  openssl rand -base64 48 | tr -d '\n' | pulumi config set --secret kytes:masterSecret
-  echo "dev-up: generated kytes:masterSecret (encrypted in Pulumi.dev.yaml; keep it: the data depends on it)"
+  # Through stdin so the value never appears in a process list or shell history.
+  node -e 'process.stdout.write(require("crypto").randomBytes(48).toString("base64"))' |
+    pulumi config set --secret kytes:masterSecret
+  echo "dev-up: generated kytes:masterSecret (encrypted in Pulumi.$KYTES_DEV_STACK.yaml; keep it: the data depends on it)"
 fi
-pulumi up --stack dev --yes "$@"
+pulumi up --stack "$KYTES_DEV_STACK" --yes "$@"

@@ -5,7 +5,7 @@ import { RecordedResource, runProgram, stackConfig, StackRun, TEST_MASTER_SECRET
 let run: StackRun;
 beforeAll(async () => {
   run = await runProgram('dev', stackConfig('dev'));
-});
+}, 60000);
 
 const byName = (name: string): RecordedResource => {
   const r = run.resources.find((x) => x.name === name);
@@ -33,6 +33,7 @@ const volumeLabels = [
   { label: 'kytes.retain-on-delete', value: 'true' },
 ];
 const net = (alias: string) => [{ name: 'kytes-dev', aliases: [alias] }];
+const logging = { logDriver: 'json-file', logOpts: { 'max-size': '10m', 'max-file': '5' } };
 
 describe('components are parented under the stack with type tokens kytes:<area>:<Name>', () => {
   it('top level', () => {
@@ -42,7 +43,7 @@ describe('components are parented under the stack with type tokens kytes:<area>:
         'kytes:app:RocketChat kytes-dev-rocketchat',
         'kytes:data:MongoReplicaSet kytes-dev-mongo',
         'kytes:data:Postgres kytes-dev-postgres',
-        'kytes:data:Redis kytes-dev-redis',
+        'kytes:data:Redis kytes-dev-redis-main',
         'kytes:edge:ReverseProxy kytes-dev-nginx',
         'kytes:network:StackNetwork kytes-dev-network',
         'pulumi:providers:docker kytes-dev-docker',
@@ -59,7 +60,7 @@ describe('StackNetwork', () => {
     expect(inputs('kytes-dev-network-bridge')).toEqual({
       name: 'kytes-dev',
       driver: 'bridge',
-      ipamConfigs: [{ subnet: '172.24.114.0/24' }],
+      ipamConfigs: [{ subnet: '172.16.188.0/24' }],
       labels: [{ label: 'kytes.prefix', value: 'kytes-dev' }],
     });
   });
@@ -73,7 +74,7 @@ describe('Postgres', () => {
       'docker:index/remoteImage:RemoteImage kytes-dev-postgres-image',
       'docker:index/volume:Volume kytes-dev-postgres-data',
     ]);
-    expect(inputs('kytes-dev-postgres-image')).toEqual({ name: 'postgres:17.10-bookworm', keepLocally: true });
+    expect(inputs('kytes-dev-postgres-image')).toEqual({ name: 'postgres:17.11-bookworm', keepLocally: true });
     expect(inputs('kytes-dev-postgres-data')).toEqual({ name: 'kytes-dev-postgres-data', labels: volumeLabels });
   });
 
@@ -84,6 +85,8 @@ describe('Postgres', () => {
       image: undefined,
       hostname: 'postgres',
       networksAdvanced: net('postgres'),
+      // One constrained instance: a budget of 70 + 3, so GitLab's minimum; PostgreSQL's own 128 MB.
+      command: ['postgres', '-c', 'max_connections=400', '-c', 'shared_buffers=128MB'],
       envs: [`POSTGRES_PASSWORD=${pw('postgres/superuser')}`, 'TZ=UTC'],
       volumes: [{ volumeName: 'kytes-dev-postgres-data', containerPath: '/var/lib/postgresql/data' }],
       healthcheck: {
@@ -100,6 +103,7 @@ describe('Postgres', () => {
       shmSize: 256,
       stopTimeout: 60,
       destroyGraceSeconds: 90,
+      ...logging,
       labels: labels('postgres', {}, ['POSTGRES_PASSWORD']),
     });
   });
@@ -107,10 +111,9 @@ describe('Postgres', () => {
   it('setup step: passwords in environment only, no logging, re-run when the container is replaced', () => {
     const s = inputs('kytes-dev-postgres-setup');
     expect(s.create).toBe(
-      'docker exec -i -e KYTES_PG_PASSWORD_MAIN kytes-dev-postgres psql -v ON_ERROR_STOP=1 -q -U postgres -d postgres',
+      "DOCKER_HOST='unix:///var/run/docker.sock' exec docker exec -i -e KYTES_PG_PASSWORD_MAIN 'kytes-dev-postgres' 'psql' '-v' 'ON_ERROR_STOP=1' '-q' '-U' 'postgres' '-d' 'postgres'",
     );
     expect(s.environment).toEqual({
-      DOCKER_HOST: 'unix:///var/run/docker.sock',
       KYTES_PG_PASSWORD_MAIN: pw('gitlab/main/database'),
     });
     expect(s.interpreter).toEqual(['/bin/bash', '-c']);
@@ -120,32 +123,35 @@ describe('Postgres', () => {
   });
 });
 
-describe('Redis', () => {
-  it('children and container', () => {
-    expect(children('kytes-dev-redis')).toEqual([
-      'docker:index/container:Container kytes-dev-redis-container',
-      'docker:index/remoteImage:RemoteImage kytes-dev-redis-image',
-      'docker:index/volume:Volume kytes-dev-redis-data',
+describe('Redis (one per GitLab instance)', () => {
+  it('children and container, all named from the instance', () => {
+    expect(children('kytes-dev-redis-main')).toEqual([
+      'docker:index/container:Container kytes-dev-redis-main-container',
+      'docker:index/remoteImage:RemoteImage kytes-dev-redis-main-image',
+      'docker:index/volume:Volume kytes-dev-redis-main-data',
     ]);
-    const c = inputs('kytes-dev-redis-container');
+    expect(inputs('kytes-dev-redis-main-image')).toEqual({ name: 'redis:7.4.11-bookworm', keepLocally: true });
+    expect(inputs('kytes-dev-redis-main-data')).toEqual({ name: 'kytes-dev-redis-main-data', labels: volumeLabels });
+    const c = inputs('kytes-dev-redis-main-container');
+    expect(c.name).toBe('kytes-dev-redis-main');
+    expect(c.hostname).toBe('redis-main');
     expect(c.command).toEqual(['redis-server', '/usr/local/etc/redis/redis.conf']);
-    expect(c.envs).toEqual([`REDISCLI_AUTH=${pw('redis')}`, 'TZ=UTC']);
-    expect(c.volumes).toEqual([{ volumeName: 'kytes-dev-redis-data', containerPath: '/data' }]);
-    expect(c.networksAdvanced).toEqual(net('redis'));
+    expect(c.envs).toEqual([`REDISCLI_AUTH=${pw('redis/main')}`, 'TZ=UTC']);
+    expect(c.volumes).toEqual([{ volumeName: 'kytes-dev-redis-main-data', containerPath: '/data' }]);
+    expect(c.networksAdvanced).toEqual(net('redis-main'));
     expect(c.ports).toBeUndefined();
-    expect(c.labels).toEqual(labels('redis', {}, ['REDISCLI_AUTH']));
+    expect(c.labels).toEqual(labels('redis', { 'kytes.instance': 'main' }, ['REDISCLI_AUTH']));
     const [upload] = c.uploads as Array<{ file: string; content: string }>;
     expect(upload.file).toBe('/usr/local/etc/redis/redis.conf');
     expect(upload.content.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([
       'bind 0.0.0.0',
       'port 6379',
       'protected-mode yes',
-      'databases 16',
       'dir /data',
       'appendonly yes',
       'appendfsync everysec',
       'save 3600 1 300 100 60 10000',
-      `requirepass ${pw('redis')}`,
+      `requirepass ${pw('redis/main')}`,
     ]);
   });
 });
@@ -174,7 +180,7 @@ describe('GitlabInstance', () => {
     expect(env.slice(1)).toEqual([
       `GITLAB_ROOT_PASSWORD=${pw('gitlab/main/root')}`,
       `KYTES_DB_PASSWORD=${pw('gitlab/main/database')}`,
-      `KYTES_REDIS_PASSWORD=${pw('redis')}`,
+      `KYTES_REDIS_PASSWORD=${pw('redis/main')}`,
       'TZ=UTC',
     ]);
     expect({ ...c, envs: undefined, image: undefined }).toEqual({
@@ -204,6 +210,7 @@ describe('GitlabInstance', () => {
       memory: 4096,
       stopTimeout: 120,
       destroyGraceSeconds: 180,
+      ...logging,
       labels: labels('gitlab', { 'kytes.instance': 'main' }, [
         'GITLAB_ROOT_PASSWORD',
         'KYTES_DB_PASSWORD',
@@ -246,6 +253,8 @@ describe('MongoReplicaSet', () => {
       },
     ]);
     expect(c.ports).toBeUndefined();
+    // MongoDB's recommended open-files limit.
+    expect(c.ulimits).toEqual([{ name: 'nofile', soft: 64000, hard: 64000 }]);
     expect(c.wait).toBe(false);
     expect(c.networksAdvanced).toEqual(net('mongo-0'));
     expect(c.envs).toEqual([
@@ -260,17 +269,16 @@ describe('MongoReplicaSet', () => {
       '--port',
       '27017',
       '--eval',
-      "const h = db.hello(); quit(h.setName === 'rs0' && (h.isWritablePrimary || h.secondary) ? 0 : 1)",
+      'const h = db.hello(); quit(h.setName === "rs0" && (h.isWritablePrimary || h.secondary) ? 0 : 1)',
     ]);
   });
 
   it('initiation step', () => {
     const s = inputs('kytes-dev-mongo-initiate');
     expect(s.create).toBe(
-      `docker exec -i -e KYTES_MONGO_ROOT_PASSWORD -e KYTES_MONGO_APP_PASSWORD kytes-dev-mongo-0 sh -c 'exec mongosh --quiet --nodb --eval "$(cat)"'`,
+      `DOCKER_HOST='unix:///var/run/docker.sock' exec docker exec -i -e KYTES_MONGO_APP_PASSWORD -e KYTES_MONGO_ROOT_PASSWORD 'kytes-dev-mongo-0' 'sh' '-c' 'exec mongosh --quiet --nodb --eval "$(cat)"'`,
     );
     expect(s.environment).toEqual({
-      DOCKER_HOST: 'unix:///var/run/docker.sock',
       KYTES_MONGO_ROOT_PASSWORD: pw('mongo/root'),
       KYTES_MONGO_APP_PASSWORD: pw('mongo/rocketchat'),
     });
@@ -293,9 +301,11 @@ describe('RocketChat', () => {
       `ADMIN_PASS=${pw('rocketchat/admin')}`,
       'ADMIN_USERNAME=kytes-admin',
       'DEPLOY_METHOD=docker',
-      'INITIAL_USER=yes',
+      'EVENT_LOOP_LAG_MS=10000',
+      'HEAP_USAGE_PERCENT=1',
       `MONGO_URL=mongodb://rocketchat:${pw('mongo/rocketchat')}@mongo-0:27017/rocketchat?replicaSet=rs0&authSource=admin`,
       'OVERWRITE_SETTING_Show_Setup_Wizard=completed',
+      'OVERWRITE_SETTING_Site_Url=http://rocketchat.kytes.localhost:8080',
       'PORT=3000',
       'ROOT_URL=http://rocketchat.kytes.localhost:8080',
       'TZ=UTC',
@@ -304,6 +314,9 @@ describe('RocketChat', () => {
     expect(c.memory).toBe(1536);
     expect(c.ports).toBeUndefined();
     expect((c.healthcheck as { tests: string[] }).tests.slice(0, 2)).toEqual(['CMD', 'node']);
+    // The lag threshold is the probe's own timeout: /livez fails only what the timeout would.
+    expect((c.healthcheck as { timeout: string }).timeout).toBe('10s');
+    expect((c.envs as string[]).some((e) => e.startsWith('INITIAL_USER='))).toBe(false);
   });
 });
 
@@ -341,4 +354,39 @@ describe('ReverseProxy', () => {
       ).find((l) => l.label === 'kytes.config-sha256')!.value;
     expect(label(other)).not.toBe(label(run));
   });
+});
+
+describe('UpgradeGuard', () => {
+  it('children: one guard per versioned data service, run on the Docker host', () => {
+    expect(children('kytes-dev-upgrade-guard')).toEqual([
+      'command:local:Command kytes-dev-upgrade-guard-gitlab',
+      'command:local:Command kytes-dev-upgrade-guard-mongo',
+      'command:local:Command kytes-dev-upgrade-guard-postgres',
+    ]);
+  });
+
+  it('each is keyed on its image and the version read from it, and logs (no secret in it)', () => {
+    expect(
+      ['gitlab', 'postgres', 'mongo'].map((w) => {
+        const c = inputs(`kytes-dev-upgrade-guard-${w}`);
+        return [c.triggers, c.logging, c.interpreter, c.environment];
+      }),
+    ).toEqual([
+      [['gitlab/gitlab-ce:19.3.0-ce.0', '19.3.0'], 'stdoutAndStderr', ['/bin/bash', '-c'], undefined],
+      [['postgres:17.11-bookworm', '17.11'], 'stdoutAndStderr', ['/bin/bash', '-c'], undefined],
+      [['mongo:8.0.29-noble', '8.0.29'], 'stdoutAndStderr', ['/bin/bash', '-c'], undefined],
+    ]);
+    expect(String(inputs('kytes-dev-upgrade-guard-gitlab').create)).toContain("volumes=('kytes-dev-gitlab-main-data')");
+  });
+});
+
+describe('GitlabInstance, standard profile (Pulumi.prod.yaml)', () => {
+  it('512 MB of /dev/shm and 8 GB of memory', async () => {
+    const prod = await runProgram('prod', stackConfig('prod'));
+    const c = unwrap(prod.resources.find((r) => r.name === 'kytes-prod-gitlab-main-container')!.inputs) as Record<
+      string,
+      unknown
+    >;
+    expect([c.shmSize, c.memory]).toEqual([512, 8192]);
+  }, 60000);
 });

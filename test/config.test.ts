@@ -1,5 +1,14 @@
-import { ConfigError, DEFAULT_IMAGES, isPinnedImage, parseConfig } from '../lib/config';
-import { flattenConfig, ProgramError, runProgram, TEST_MASTER_SECRET } from './helpers/program';
+import * as pulumi from '@pulumi/pulumi';
+import {
+  ConfigError,
+  DEFAULT_IMAGES,
+  isPinnedImage,
+  parseConfig,
+  SECRET_FIELDS,
+  SecretField,
+  secretValues,
+} from '../lib/config';
+import { flattenConfig, ProgramError, promiseOf, runProgram, TEST_MASTER_SECRET } from './helpers/program';
 
 const SECRET = { 'kytes:masterSecret': TEST_MASTER_SECRET };
 const isSecret = (k: string) => k === 'kytes:masterSecret';
@@ -11,15 +20,24 @@ describe('parseConfig', () => {
       timezone: 'UTC',
       memoryProfile: 'standard',
       docker: { host: 'unix:///var/run/docker.sock', sshOpts: [] },
-      network: {},
-      proxy: { httpPort: 80, bindAddress: '0.0.0.0', publicScheme: 'http' },
-      gitlab: { instances: [{ name: 'main', sshPort: 2222 }], sshBindAddress: '0.0.0.0', startTimeoutMinutes: 30 },
+      network: { allowDockerPools: false },
+      proxy: { httpPort: 80, httpsPort: 443, bindAddress: '0.0.0.0' },
+      tls: { mode: 'off', certificates: [], minValidDays: 14, hsts: false, hstsMaxAge: 63072000 },
+      gitlab: {
+        instances: [{ name: 'main', sshPort: 2222 }],
+        sshBindAddress: '0.0.0.0',
+        startTimeoutMinutes: 30,
+        puma: {},
+        sidekiq: {},
+      },
+      postgres: {},
       rocketchat: { enabled: true },
       mongo: { replicaSet: 'rs0', members: 1 },
-      images: { ...DEFAULT_IMAGES },
+      images: { ...DEFAULT_IMAGES, versions: {} },
       admin: { username: 'kytes-admin', name: 'Kytes Admin' },
       backup: { schedule: '0 */4 * * *', keepLast: 6, keepDaily: 7, keepWeekly: 4 },
       restore: {},
+      logs: { maxSize: '10m', maxFiles: 5 },
     });
   });
 
@@ -221,17 +239,90 @@ const INVALID: Array<[string, Record<string, unknown>, string]> = [
   [
     'postgres too new for GitLab 19',
     { 'kytes:images': { postgres: 'postgres:18.1' } },
-    'kytes:images.postgres: PostgreSQL 18 with GitLab 19',
+    'kytes:images.postgres: PostgreSQL 18.1 with GitLab 19.3.0; GitLab 19 supports PostgreSQL 17.0 to 17.x',
   ],
   [
     'mongo too old for Rocket.Chat 8',
     { 'kytes:images': { mongo: 'mongo:7.0.12' } },
-    'kytes:images.mongo: MongoDB 7 with Rocket.Chat 8',
+    'kytes:images.mongo: MongoDB 7.0.12 with Rocket.Chat 8.6.2; Rocket.Chat 8 supports MongoDB 8.0',
+  ],
+  // Version rules on digest-pinned images (issue 13 item 7): a digest is never read as a version.
+  [
+    'postgres pinned by a digest starting with digits, no version given',
+    { 'kytes:images': { postgres: `postgres@sha256:16aa${'0'.repeat(60)}` } },
+    `kytes:images.postgres: "postgres@sha256:16aa${'0'.repeat(60)}" names no version (pinned by digest, or by a tag without one), and the version rules need it; set the version the image contains: pulumi config set --path kytes:images.versions.postgres 17.11`,
+  ],
+  [
+    'mongo pinned by a digest starting with a letter, no version given',
+    { 'kytes:images': { mongo: `mongo@sha256:ab${'0'.repeat(62)}` } },
+    `kytes:images.mongo: "mongo@sha256:ab${'0'.repeat(62)}" names no version`,
+  ],
+  [
+    'digest-pinned postgres whose stated version breaks the rule',
+    { 'kytes:images': { postgres: `postgres@sha256:ab${'0'.repeat(62)}`, versions: { postgres: '18.1' } } },
+    'kytes:images.postgres: PostgreSQL 18.1 with GitLab 19.3.0',
+  ],
+  [
+    'digest-pinned mongo (letter first) whose stated version breaks the rule',
+    { 'kytes:images': { mongo: `mongo@sha256:fe${'0'.repeat(62)}`, versions: { mongo: '7.0.12' } } },
+    'kytes:images.mongo: MongoDB 7.0.12 with Rocket.Chat 8.6.2',
+  ],
+  [
+    'tag and stated version disagree',
+    { 'kytes:images': { postgres: 'postgres:17.11-bookworm', versions: { postgres: '16.9' } } },
+    'kytes:images.versions.postgres: "16.9", but the tag of kytes:images.postgres ("postgres:17.11-bookworm") says 17.11',
+  ],
+  [
+    'a tag without a version',
+    { 'kytes:images': { postgres: 'postgres:bookworm' } },
+    'kytes:images.postgres: "postgres:bookworm" names no version',
+  ],
+  [
+    'a mongo tag with the major only',
+    { 'kytes:images': { mongo: 'mongo:8' } },
+    'kytes:images.mongo: "mongo:8" names only the major version 8; the version rules need major.minor',
+  ],
+  [
+    'a stated version that is not one',
+    { 'kytes:images': { versions: { gitlab: 'nineteen' } } },
+    'kytes:images.versions.gitlab: received "nineteen"',
+  ],
+  [
+    'mongo 8.2 (a rapid release) with Rocket.Chat 8',
+    { 'kytes:images': { mongo: 'mongo:8.2.1-noble' } },
+    'kytes:images.mongo: MongoDB 8.2.1 with Rocket.Chat 8.6.2; Rocket.Chat 8 supports MongoDB 8.0: use a mongo:8.0.x image',
+  ],
+  [
+    'GitLab 18 with a PostgreSQL below its 16.5 minimum',
+    { 'kytes:images': { gitlab: 'gitlab/gitlab-ce:18.11.3-ce.0', postgres: 'postgres:16.4' } },
+    'kytes:images.postgres: PostgreSQL 16.4 with GitLab 18.11.3; GitLab 18 supports PostgreSQL 16.5 to 17.x',
+  ],
+  [
+    'a GitLab whose rules Kytes does not know',
+    { 'kytes:images': { gitlab: 'gitlab/gitlab-ce:16.11.10-ce.0' } },
+    'kytes:images.gitlab: GitLab 16.11.10; Kytes knows the rules of GitLab 17 to 19',
+  ],
+  [
+    'max_connections below GitLab minimum',
+    { 'kytes:postgres': { maxConnections: 399 } },
+    "kytes:postgres.maxConnections: received 399; allowed: a whole number from 400 (GitLab's documented minimum) to 10000",
+  ],
+  [
+    'max_connections below the connection budget',
+    { 'kytes:gitlab': { puma: { workers: 16 } }, 'kytes:postgres': { maxConnections: 400 } },
+    'kytes:postgres.maxConnections: 400 is below the connection budget of 513 (GitLab main 510, plus 3 superuser slots); set it to at least 513',
+  ],
+  ['puma workers too many', { 'kytes:gitlab': { puma: { workers: 65 } } }, 'kytes:gitlab.puma.workers: received 65'],
+  ['puma threads zero', { 'kytes:gitlab': { puma: { threads: 0 } } }, 'kytes:gitlab.puma.threads: received 0'],
+  [
+    'sidekiq concurrency fractional',
+    { 'kytes:gitlab': { sidekiq: { concurrency: 2.5 } } },
+    'kytes:gitlab.sidekiq.concurrency: received 2.5',
   ],
   [
     'instance name too long for an alias',
     { 'kytes:gitlab': { instances: [{ name: `a${'b'.repeat(56)}`, sshPort: 2222 }] } },
-    `kytes:gitlab.instances[0].name: "a${'b'.repeat(56)}" is too long`,
+    `kytes:gitlab.instances[0].name: the network alias gitlab-a${'b'.repeat(56)} of GitLab instance a${'b'.repeat(56)} has 64 characters; a DNS label has at most 63: shorten the name by 1`,
   ],
 ];
 
@@ -260,5 +351,41 @@ describe('invalid configs stop the program before any resource', () => {
     await expect(
       runProgram('dev', { 'kytes:masterSecret': TEST_MASTER_SECRET }, { masterSecret: null }),
     ).rejects.toThrow('kytes:masterSecret: received a plain-text value; allowed: a secret only');
+  });
+});
+
+describe('secret fields (lib/config/secretFields.ts)', () => {
+  const all = { ...SECRET, 'kytes:backup': JSON.stringify({ trigger: 'nested-secret-value', keepLast: 3 }) };
+  const secretBackup = (k: string) => k === 'kytes:masterSecret' || k === 'kytes:backup';
+
+  it('a key set with --secret that holds no secret field is refused, its value never shown', () => {
+    expect(() => parseConfig(all, secretBackup)).toThrow(
+      'kytes:backup: received a secret value; allowed: plain text — nothing in kytes:backup is a secret',
+    );
+    try {
+      parseConfig(all, secretBackup);
+    } catch (e) {
+      expect(String(e)).not.toContain('nested-secret-value');
+    }
+  });
+
+  it('a nested path added to the list becomes a secret Output, out of the plain config', async () => {
+    const fields = SECRET_FIELDS as SecretField[];
+    fields.push({ path: 'backup.trigger', required: false, minLength: 8, howToSet: 'set it with --secret --path' });
+    try {
+      const config = parseConfig(all, secretBackup);
+      expect(config.backup.trigger).toBeUndefined();
+      expect(config.backup.keepLast).toBe(3);
+      const secrets = secretValues(all, secretBackup);
+      expect(Object.keys(secrets).sort()).toEqual(['backup.trigger', 'masterSecret']);
+      expect(await pulumi.isSecret(secrets['backup.trigger'])).toBe(true);
+      expect(await promiseOf(secrets['backup.trigger'])).toBe('nested-secret-value');
+      // The same key in plain text is refused: a listed secret must be set with --secret.
+      expect(() => parseConfig(all, isSecret)).toThrow(
+        'kytes:backup.trigger: received a plain-text value; allowed: a secret only (set it with --secret --path)',
+      );
+    } finally {
+      fields.pop();
+    }
   });
 });

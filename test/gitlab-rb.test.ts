@@ -16,14 +16,13 @@ describe('GITLAB_OMNIBUS_CONFIG', () => {
     const { t } = topologyOf('prod');
     const g = t.gitlab.find((x) => x.name === 'girofle')!;
     expect(settings(renderGitlabConfig(t, g, 'standard'))).toEqual([
-      "external_url 'http://girofle.kytes.io'",
+      "external_url 'https://girofle.kytes.io'",
       "letsencrypt['enable'] = false",
-      "nginx['listen_port'] = 80",
-      "nginx['listen_https'] = false",
-      `nginx['real_ip_trusted_addresses'] = ['${t.network.subnet}']`,
-      "nginx['real_ip_header'] = 'X-Forwarded-For'",
-      "nginx['real_ip_recursive'] = 'on'",
-      `gitlab_rails['trusted_proxies'] = ['${t.network.subnet}']`,
+      "gitlab_rails['nginx']['listen_port'] = 80",
+      "gitlab_rails['nginx']['listen_https'] = false",
+      `gitlab_rails['nginx']['real_ip_trusted_addresses'] = ['${t.network.subnet}']`,
+      "gitlab_rails['nginx']['real_ip_header'] = 'X-Forwarded-For'",
+      "gitlab_rails['nginx']['real_ip_recursive'] = 'on'",
       `gitlab_rails['monitoring_whitelist'] = ['127.0.0.0/8', '::1/128', '${t.network.subnet}']`,
       "gitlab_rails['gitlab_ssh_host'] = 'girofle.kytes.io'",
       "gitlab_rails['gitlab_shell_ssh_port'] = 2223",
@@ -38,19 +37,60 @@ describe('GITLAB_OMNIBUS_CONFIG', () => {
       "gitlab_rails['db_username'] = 'gitlab_girofle'",
       "gitlab_rails['db_password'] = ENV['KYTES_DB_PASSWORD']",
       "redis['enable'] = false",
-      "gitlab_rails['redis_host'] = 'redis'",
+      "gitlab_rails['redis_host'] = 'redis-girofle'",
       "gitlab_rails['redis_port'] = 6379",
-      "gitlab_rails['redis_database'] = 1",
       "gitlab_rails['redis_password'] = ENV['KYTES_REDIS_PASSWORD']",
+      "puma['worker_processes'] = 6",
+      "puma['min_threads'] = 4",
+      "puma['max_threads'] = 4",
+      "sidekiq['concurrency'] = 20",
       "gitlab_rails['backup_keep_time'] = 0",
+      "gitlab_rails['gitlab_email_enabled'] = false",
     ]);
   });
 
-  it('constrained profile adds the memory-constrained settings', () => {
+  it('never sets trusted_proxies: omnibus takes them from the real-IP trusted addresses', () => {
+    const { t } = topologyOf('prod');
+    for (const g of t.gitlab) {
+      expect(settings(renderGitlabConfig(t, g, 'standard')).filter((l) => l.includes('trusted_proxies'))).toEqual([]);
+    }
+  });
+
+  it.each([
+    ['gitlab/gitlab-ce:19.1.6-ce.0', 'nginx'],
+    ['gitlab/gitlab-ce:19.2.0-ce.0', "gitlab_rails['nginx']"],
+    ['gitlab/gitlab-ce:18.11.3-ce.0', 'nginx'],
+  ])('%s gets the nginx keys under %s', (image, prefix) => {
+    const { t } = topologyOf('prod', {
+      'kytes:images': { gitlab: image, postgres: image.includes(':18.') ? 'postgres:16.9' : 'postgres:17.11' },
+    });
+    const lines = settings(renderGitlabConfig(t, t.gitlab[0], 'standard'));
+    const nginx = lines.filter((l) => /\['(listen_port|listen_https|real_ip_[a-z_]+)'\]/.test(l));
+    expect(nginx.map((l) => l.slice(0, l.indexOf('['))).join(',')).toBe(
+      Array(5)
+        .fill(prefix === 'nginx' ? 'nginx' : 'gitlab_rails')
+        .join(','),
+    );
+    expect(nginx.every((l) => l.startsWith(`${prefix}[`))).toBe(true);
+  });
+
+  it('a digest-pinned GitLab takes the key style from kytes:images.versions.gitlab', () => {
+    const { t } = topologyOf('prod', {
+      'kytes:images': { gitlab: `gitlab/gitlab-ce@sha256:${'ab'.repeat(32)}`, versions: { gitlab: '19.1.6' } },
+    });
+    expect(renderGitlabConfig(t, t.gitlab[0], 'standard')).toContain("\nnginx['listen_port'] = 80\n");
+  });
+
+  it('constrained profile: Puma single mode, 10 Sidekiq threads, the memory-constrained settings', () => {
     const { t } = topologyOf('dev');
-    expect(settings(renderGitlabConfig(t, t.gitlab[0], 'constrained')).slice(-5)).toEqual([
+    const lines = settings(renderGitlabConfig(t, t.gitlab[0], 'constrained'));
+    expect(lines.filter((l) => /^(puma|sidekiq)\[/.test(l))).toEqual([
       "puma['worker_processes'] = 0",
+      "puma['min_threads'] = 4",
+      "puma['max_threads'] = 4",
       "sidekiq['concurrency'] = 10",
+    ]);
+    expect(lines.slice(-3)).toEqual([
       "prometheus_monitoring['enable'] = false",
       "gitlab_rails['env'] = { 'MALLOC_CONF' => 'dirty_decay_ms:1000,muzzy_decay_ms:1000' }",
       "gitaly['env'] = { 'MALLOC_CONF' => 'dirty_decay_ms:1000,muzzy_decay_ms:1000', 'GITALY_COMMAND_SPAWN_MAX_PARALLEL' => '2' }",
@@ -70,8 +110,8 @@ describe('topology', () => {
     expect(t.docker).toEqual({
       url: 'ssh://deploy@docker1.kytes.io',
       kind: 'ssh',
-      ssh: { user: 'deploy', host: 'docker1.kytes.io', port: 22 },
-      sshOpts: [],
+      socket: '/var/run/docker.sock',
+      ssh: { user: 'deploy', host: 'docker1.kytes.io', port: 22, options: [] },
     });
     expect(
       t.gitlab.map((g) => [
@@ -81,39 +121,41 @@ describe('topology', () => {
         g.externalUrl,
         g.sshCloneHost,
         g.database.name,
-        g.redisDatabase,
+        g.redis.alias,
       ]),
     ).toEqual([
       [
         'kytes-prod-gitlab-main',
         'gitlab-main',
         'gitlab.kytes.io',
-        'http://gitlab.kytes.io',
+        'https://gitlab.kytes.io',
         'gitlab.kytes.io:2222',
         'gitlabhq_main',
-        0,
+        'redis-main',
       ],
       [
         'kytes-prod-gitlab-girofle',
         'gitlab-girofle',
         'girofle.kytes.io',
-        'http://girofle.kytes.io',
+        'https://girofle.kytes.io',
         'girofle.kytes.io:2223',
         'gitlabhq_girofle',
-        1,
+        'redis-girofle',
       ],
     ]);
     expect(t.mongo!.members.map((m) => m.host)).toEqual(['mongo-0:27017', 'mongo-1:27017', 'mongo-2:27017']);
-    expect(t.rocketchat!.rootUrl).toBe('http://rocketchat.kytes.io');
+    expect(t.rocketchat!.rootUrl).toBe('https://rocketchat.kytes.io');
     expect(t.ops).toEqual({
       backupDir: '/var/backups/kytes/kytes-prod',
       scriptsDir: '/opt/kytes/kytes-prod',
       cronFile: '/etc/cron.d/kytes-kytes-prod',
       schedule: '0 */4 * * *',
       invocationLog: '/var/backups/kytes/kytes-prod/invocations.jsonl',
+      resticPasswordFile: '/etc/kytes/kytes-prod/restic-password',
     });
     expect(t.published).toEqual([
       { owner: 'kytes:proxy.httpPort', bindAddress: '0.0.0.0', port: 80 },
+      { owner: 'kytes:proxy.httpsPort', bindAddress: '0.0.0.0', port: 443 },
       { owner: 'kytes:gitlab.instances[0].sshPort', bindAddress: '0.0.0.0', port: 2222 },
       { owner: 'kytes:gitlab.instances[1].sshPort', bindAddress: '0.0.0.0', port: 2223 },
     ]);

@@ -45,15 +45,21 @@ describe('renderNginxConfig on Pulumi.dev.yaml', () => {
       { name: 'default', args: ['upgrade'] },
       { name: '', args: ['close'] },
     ]);
-    const streaming = ['proxy_http_version', 'proxy_read_timeout', 'proxy_buffering', 'proxy_request_buffering'];
+    const streaming = ['proxy_http_version', 'proxy_buffering', 'proxy_request_buffering'];
     for (const s of servers) {
       expect(streaming.map((d) => [d, ...only(s.location, d).args])).toEqual([
         ['proxy_http_version', '1.1'],
-        ['proxy_read_timeout', '300s'],
         ['proxy_buffering', 'off'],
         ['proxy_request_buffering', 'off'],
       ]);
     }
+  });
+
+  it("waits an hour for GitLab's answer (Git over HTTP, like omnibus' own nginx), 300 s for Rocket.Chat", () => {
+    expect(servers.map((s) => [s.serverName, ...only(s.location, 'proxy_read_timeout').args])).toEqual([
+      ['gitlab.kytes.localhost', '3600s'],
+      ['rocketchat.kytes.localhost', '300s'],
+    ]);
   });
 
   it('resolves upstreams per request through Docker DNS', () => {
@@ -103,11 +109,11 @@ describe('renderNginxConfig on Pulumi.dev.yaml', () => {
 describe('renderNginxConfig on Pulumi.prod.yaml', () => {
   const { servers, defaultServer } = layout(renderNginxConfig(prod.nginx));
 
-  it('routes each GitLab instance and Rocket.Chat to its own alias', () => {
+  it('routes each GitLab instance and Rocket.Chat to its own alias, over HTTPS (Let’s Encrypt)', () => {
     expect(servers.map((s) => [s.serverName, s.listen, s.target])).toEqual([
-      ['gitlab.kytes.io', ['80'], 'http://gitlab-main:80'],
-      ['girofle.kytes.io', ['80'], 'http://gitlab-girofle:80'],
-      ['rocketchat.kytes.io', ['80'], 'http://rocketchat:3000'],
+      ['gitlab.kytes.io', ['443', 'ssl'], 'http://gitlab-main:80'],
+      ['girofle.kytes.io', ['443', 'ssl'], 'http://gitlab-girofle:80'],
+      ['rocketchat.kytes.io', ['443', 'ssl'], 'http://rocketchat:3000'],
     ]);
     expect(servers.map((s) => only(s.location, 'proxy_pass').args[0])).toEqual([
       '$upstream_gitlab_main',
@@ -118,7 +124,7 @@ describe('renderNginxConfig on Pulumi.prod.yaml', () => {
   });
 
   it('tells upstreams about TLS terminated in front', () => {
-    const t = topologyOf({ ...PROD, proxy: { httpPort: 8081, publicScheme: 'https' } }, 'prod');
+    const t = topologyOf({ ...PROD, tls: { mode: 'off' }, proxy: { httpPort: 8081, publicScheme: 'https' } }, 'prod');
     for (const s of layout(renderNginxConfig(t.nginx)).servers)
       expect(s.headers).toEqual(headers('https', '443', 'on'));
   });

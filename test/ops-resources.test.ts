@@ -8,9 +8,9 @@ import { BackupOps, BackupOpsArgs, encodeScripts, renderCronFile } from '../ops/
 import { HostCommand } from '../ops/host';
 import { findInlineSecrets } from '../policies/rules/secret-scan';
 
+/** How Pulumi's mocks record a secret input (the runtime's secret signature). */
 const SECRET_SIG_KEY = '4dabf18193072939515e22adb298388d';
 const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
-const PRIVATE_KEY = '-----BEGIN OPENSSH PRIVATE KEY----- sentinel-private-key-7f3a -----END OPENSSH PRIVATE KEY-----';
 
 const SCRIPTS = {
   'kytes-backup': '#!/bin/bash\necho "it\'s a backup"\necho 20261122T040000Z\n',
@@ -31,7 +31,26 @@ const TWO_INSTANCES: KytesConfigInput = {
   },
 };
 const LOCAL = topology(TWO_INSTANCES);
-const SSH = topology({ ...TWO_INSTANCES, docker: { host: 'ssh://deploy@docker.example.com:2200' } });
+const SSH = topology({
+  ...TWO_INSTANCES,
+  docker: { host: 'ssh://deploy@docker.example.com:2200', sshOpts: ['-i', '~/.ssh/kytes'] },
+});
+/** The ssh command line every command of SSH runs under: the stack's one connection. */
+const SSH_INTERPRETER = [
+  'ssh',
+  '-o',
+  'BatchMode=yes',
+  '-o',
+  'StrictHostKeyChecking=yes',
+  '-i',
+  '~/.ssh/kytes',
+  '-p',
+  '2200',
+  '-l',
+  'deploy',
+  '--',
+  'docker.example.com',
+];
 
 /** Stand-ins for the service containers the lead's components create. */
 function containers(prefix: string, t: Topology) {
@@ -89,12 +108,12 @@ const S = '/opt/kytes/kytes-dev';
 
 const MARK = `'${B}/last-ondelete-backup'`;
 const ON_DELETE_HEAD = (what: string) => [
-  `if [ "\${KYTES_SKIP_PREDESTROY_BACKUP:-}" = 1 ]; then echo "kytes: KYTES_SKIP_PREDESTROY_BACKUP=1: deleting ${what} WITHOUT a backup" >&2; exit 0; fi`,
+  `if [ "\${KYTES_SKIP_PREDESTROY_BACKUP:-}" = 1 ]; then printf 'kytes: KYTES_SKIP_PREDESTROY_BACKUP=1: deleting %s WITHOUT a backup\\n' '${what}' >&2; exit 0; fi`,
   AS_ROOT,
-  `if [ -n "$(find '${B}/skip-predestroy-backup' -maxdepth 0 -mmin -60 2>/dev/null)" ]; then echo "kytes: ${B}/skip-predestroy-backup is less than an hour old: deleting ${what} WITHOUT a backup" >&2; exit 0; fi`,
+  `if [ -n "$(find '${B}/skip-predestroy-backup' -maxdepth 0 -mmin -60 2>/dev/null)" ]; then printf 'kytes: %s is less than an hour old: deleting %s WITHOUT a backup\\n' '${B}/skip-predestroy-backup' '${what}' >&2; exit 0; fi`,
 ];
 const ON_DELETE_TAIL = (what: string, label: string) => [
-  `echo "kytes: backup before deleting ${what}" >&2`,
+  `printf 'kytes: backup before deleting %s\\n' '${what}' >&2`,
   `id="$(KYTES_LOCK_WAIT=3600 "$backup" --label ${label} | tail -n 1)"`,
   `printf '%s\\n' "$id" 'main' 'team-b' > ${MARK}`,
 ];
@@ -110,7 +129,7 @@ const DECOMMISSION = (instance: string) => ({
   delete: script(
     ...ON_DELETE_HEAD(`GitLab instance ${instance}`),
     `if [ -n "$(find ${MARK} -maxdepth 0 -mmin -30 2>/dev/null)" ] && tail -n +2 ${MARK} | grep -qxF -- '${instance}'; then`,
-    `  echo "kytes: GitLab instance ${instance} is in backup $(head -n 1 ${MARK}), taken just before" >&2`,
+    `  printf 'kytes: %s is in backup %s, taken just before\\n' 'GitLab instance ${instance}' "$(head -n 1 ${MARK})" >&2`,
     '  exit 0',
     'fi',
     `install -d -m 0755 '${S}'`,
@@ -147,7 +166,7 @@ const EXPECTED: Record<string, { create: string; delete?: string }> = {
   'ops-backup-schedule': {
     create: script(
       AS_ROOT,
-      `if [ ! -d '/etc/cron.d' ]; then echo "kytes: no /etc/cron.d on this host; install cron" >&2; exit 1; fi`,
+      `if [ ! -d '/etc/cron.d' ]; then printf 'kytes: no %s on this host; install cron\\n' '/etc/cron.d' >&2; exit 1; fi`,
       'command -v cron >/dev/null || command -v crond >/dev/null || echo "kytes: warning: no cron daemon found; scheduled backups will not run until one is installed" >&2',
       "cat > '/etc/cron.d/.kytes-kytes-dev.tmp'",
       "chmod 0644 '/etc/cron.d/.kytes-kytes-dev.tmp'",
@@ -164,7 +183,7 @@ const EXPECTED: Record<string, { create: string; delete?: string }> = {
     delete: script(
       ...ON_DELETE_HEAD('the containers of kytes-dev'),
       `backup='${S}/kytes-backup'`,
-      `if [ ! -x "$backup" ]; then echo "kytes: ${S}/kytes-backup is missing, so no backup can be taken before deleting the containers of kytes-dev; run pulumi up to reinstall it, or skip the backup (KYTES_SKIP_PREDESTROY_BACKUP=1 or ${B}/skip-predestroy-backup)" >&2; exit 1; fi`,
+      `if [ ! -x "$backup" ]; then printf 'kytes: %s is missing, so no backup can be taken before deleting the containers of %s; run pulumi up to reinstall it, or skip the backup (KYTES_SKIP_PREDESTROY_BACKUP=1 or %s)\\n' '${S}/kytes-backup' 'kytes-dev' '${B}/skip-predestroy-backup' >&2; exit 1; fi`,
       ...ON_DELETE_TAIL('the containers of kytes-dev', 'predestroy'),
     ),
   },
@@ -176,7 +195,7 @@ let local: Built;
 beforeAll(async () => {
   mockStdout.set('ops-backup-on-demand', 'backup log line\nverified\n20261122T040000Z');
   local = await build('ops', LOCAL, LOCAL_ARGS);
-  await build('sshops', SSH, { ...LOCAL_ARGS, connection: { privateKey: pulumi.secret(PRIVATE_KEY) } });
+  await build('sshops', SSH, LOCAL_ARGS);
 });
 
 const commandsOf = (prefix: string) =>
@@ -203,7 +222,6 @@ describe('BackupOps on a local Docker host', () => {
     expect(inputs.addPreviousOutputInEnv).toBe(false);
     expect(inputs.logging).toBe('stdoutAndStderr');
     expect(inputs.environment).toBeUndefined();
-    expect(inputs.connection).toBeUndefined();
   });
 
   it('parents every child to the component and replaces children by deleting first', () => {
@@ -247,7 +265,7 @@ describe('BackupOps on a local Docker host', () => {
         'SHELL=/bin/bash\n' +
         'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n' +
         'CRON_TZ=UTC\n' +
-        `0 */4 * * * root ${S}/kytes-backup >> ${B}/cron.log 2>&1\n`,
+        `0 */4 * * * root '${S}/kytes-backup' >> '${B}/cron.log' 2>&1\n`,
     );
     expect(LOCAL.ops.cronFile).toBe('/etc/cron.d/kytes-kytes-dev');
   });
@@ -256,7 +274,7 @@ describe('BackupOps on a local Docker host', () => {
     const t = topology({ timezone: 'Europe/Paris', backup: { schedule: '30 2 * * 1-5' } });
     expect(renderCronFile(t, '30 2 * * 1-5').split('\n').slice(3)).toEqual([
       'CRON_TZ=Europe/Paris',
-      `30 2 * * 1-5 root ${S}/kytes-backup >> ${B}/cron.log 2>&1`,
+      `30 2 * * 1-5 root '${S}/kytes-backup' >> '${B}/cron.log' 2>&1`,
       '',
     ]);
   });
@@ -326,14 +344,14 @@ describe('BackupOps on a local Docker host', () => {
 describe('BackupOps on an ssh:// Docker host', () => {
   const sshName = (n: string) => n.replace(/^ops-/, 'sshops-');
 
-  it('declares the same children as remote commands', () => {
+  it('declares the same children, local commands that run ssh', () => {
     expect(
       commandsOf('sshops')
         .map((r) => [r.type, r.name])
         .sort(),
     ).toEqual(
       Object.keys(EXPECTED)
-        .map((n) => ['command:remote:Command', sshName(n)])
+        .map((n) => ['command:local:Command', sshName(n)])
         .sort(),
     );
   });
@@ -343,7 +361,6 @@ describe('BackupOps on an ssh:// Docker host', () => {
     const local = EXPECTED[name];
     expect(inputs.create).toBe(`/bin/bash -c ${quoted(local.create)}`);
     expect(inputs.delete).toBe(local.delete === undefined ? undefined : `/bin/bash -c ${quoted(local.delete)}`);
-    expect(inputs.interpreter).toBeUndefined();
     expect(inputs.environment).toBeUndefined();
     expect(inputs.addPreviousOutputInEnv).toBe(false);
   });
@@ -356,29 +373,33 @@ describe('BackupOps on an ssh:// Docker host', () => {
     );
   });
 
-  it('logs in with the user and port of the URL; the whole connection, key included, is a secret', () => {
-    for (const r of commandsOf('sshops')) {
-      expect(r.inputs.connection).toEqual({
-        [SECRET_SIG_KEY]: SECRET_SIG,
-        // dialErrorLimit and perDialTimeout are pulumi-command's defaults, applied by its SDK.
-        value: {
-          host: 'docker.example.com',
-          port: 2200,
-          user: 'deploy',
-          privateKey: PRIVATE_KEY,
-          dialErrorLimit: 10,
-          perDialTimeout: 15,
-        },
-      });
-    }
+  it('reaches the host with the ssh command line of the connection: user, port, sshOpts, host-key checking', () => {
+    for (const r of commandsOf('sshops')) expect(r.inputs.interpreter).toEqual(SSH_INTERPRETER);
   });
 
-  it('defaults the login to root, port 22 and the ssh-agent (no key) when the URL names no user', async () => {
-    await build('rootops', topology({ prefix: 'kytes-root', docker: { host: 'ssh://docker.example.com' } }));
-    expect(byName('rootops-scripts').inputs.connection).toEqual({
-      [SECRET_SIG_KEY]: SECRET_SIG,
-      value: { host: 'docker.example.com', port: 22, user: 'root', dialErrorLimit: 10, perDialTimeout: 15 },
-    });
+  it('pins the host key when kytes:docker.hostKey is set, and lets ssh pick the user when the URL has none', async () => {
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
+    await build(
+      'rootops',
+      topology({ prefix: 'kytes-root', docker: { host: 'ssh://docker.example.com', hostKey: key } }),
+    );
+    expect(byName('rootops-scripts').inputs.interpreter).toEqual([
+      'ssh',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'GlobalKnownHostsFile=/dev/null',
+      '-o',
+      `KnownHostsCommand=/bin/echo %H ${key}`,
+      '-p',
+      '22',
+      '--',
+      'docker.example.com',
+    ]);
   });
 
   it('has no command string the policy pack would flag as holding a secret', () => {
@@ -389,14 +410,59 @@ describe('BackupOps on an ssh:// Docker host', () => {
     );
     expect(findings).toEqual([]);
   });
+});
 
-  it('never puts the private key in a command string, stdin or trigger', () => {
-    const leaks = commandsOf('sshops')
-      .map((r) => ({ name: r.name, text: JSON.stringify({ ...r.inputs, connection: undefined }) }))
-      .filter((r) => r.text.includes('sentinel-private-key'));
+describe('BackupOps with a restic off-host repository', () => {
+  const RESTIC_PASSWORD = 'restic-sentinel-9c4e1f';
+  const t = topology({ prefix: 'kytes-rst', ...TWO_INSTANCES });
+  let restic: Built;
+  beforeAll(async () => {
+    restic = await build('rstops', t, { ...LOCAL_ARGS, resticPassword: pulumi.secret(RESTIC_PASSWORD) });
+    await settled([restic.ops.resticPasswordFile!]);
+  });
+
+  it('writes the password file from stdin, as a secret, with logging off, into a root-only file', () => {
+    const inputs = byName('rstops-restic-password').inputs;
+    expect(inputs.stdin).toEqual({ [SECRET_SIG_KEY]: SECRET_SIG, value: RESTIC_PASSWORD });
+    expect(inputs.logging).toBe('none');
+    expect(inputs.create).toBe(
+      script(
+        AS_ROOT,
+        'umask 077',
+        "install -d -m 0700 '/etc/kytes/kytes-rst'",
+        "cat > '/etc/kytes/kytes-rst/restic-password.tmp'",
+        `test -s '/etc/kytes/kytes-rst/restic-password.tmp' || { echo "kytes: empty restic password on stdin" >&2; exit 1; }`,
+        "chmod 0600 '/etc/kytes/kytes-rst/restic-password.tmp'",
+        "mv -f '/etc/kytes/kytes-rst/restic-password.tmp' '/etc/kytes/kytes-rst/restic-password'",
+      ),
+    );
+    // No delete: the file outlives destroy, so the backup taken then can still reach the repository.
+    expect(inputs.delete).toBeUndefined();
+  });
+
+  it('puts the password in no command string, trigger or environment, and nowhere but that one stdin', () => {
+    const leaks = commandsOf('rstops')
+      .map((r) => ({
+        name: r.name,
+        text: JSON.stringify(r.name === 'rstops-restic-password' ? { ...r.inputs, stdin: undefined } : r.inputs),
+      }))
+      .filter((r) => r.text.includes(RESTIC_PASSWORD));
     expect(leaks).toEqual([]);
-    // The key does reach the connection of every command, so the search above looked at real inputs.
-    for (const r of commandsOf('sshops')) expect(JSON.stringify(r.inputs.connection)).toContain('sentinel-private-key');
+    expect(commandsOf('rstops').every((r) => r.inputs.environment === undefined)).toBe(true);
+  });
+
+  it('writes the password before any backup runs: backups, restores and delete guards depend on it', () => {
+    const urn = byName('rstops-restic-password').urn;
+    const dependents = commandsOf('rstops')
+      .filter((r) => r.dependencies.includes(urn))
+      .map((r) => r.name)
+      .sort();
+    expect(dependents).toEqual(['rstops-backup-on-demand', 'rstops-predestroy-backup', 'rstops-restore']);
+    expect(byName('rstops-restic-password').dependencies).toEqual([byName('rstops-scripts').urn]);
+  });
+
+  it('declares no password command without a restic repository', () => {
+    expect(commandsOf('ops').map((r) => r.name)).not.toContain('ops-restic-password');
   });
 });
 

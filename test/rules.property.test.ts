@@ -99,17 +99,18 @@ describe('dependency rules hold for generated configs', () => {
           if (target.name.startsWith('kytes-prop-gitlab-')) {
             const gitlabRb = env.GITLAB_OMNIBUS_CONFIG;
             // Rule 2: GitLab's listen port in gitlab.rb is the proxy_pass port.
-            expect(Number(rb(gitlabRb, "nginx['listen_port']"))).toBe(s.port);
+            expect(Number(rb(gitlabRb, "gitlab_rails['nginx']['listen_port']"))).toBe(s.port);
             // Rule 5: server_name is external_url's host.
             expect(new URL(rb(gitlabRb, 'external_url')).hostname).toBe(s.serverName);
             // Rule 7: the SSH port GitLab advertises is the one published for it.
             const ssh = (target.inputs.ports as Array<{ internal: number; external: number }>)[0];
             expect(Number(rb(gitlabRb, "gitlab_rails['gitlab_shell_ssh_port']"))).toBe(ssh.external);
           } else {
-            // Rule 3: Rocket.Chat's PORT is its proxy_pass port; rule 5 for ROOT_URL.
+            // Rule 3: Rocket.Chat's PORT is its proxy_pass port; rule 5 for ROOT_URL and the stored Site URL.
             expect(target.name).toBe('kytes-prop-rocketchat-container');
             expect(Number(env.PORT)).toBe(s.port);
             expect(new URL(env.ROOT_URL).hostname).toBe(s.serverName);
+            expect(env.OVERWRITE_SETTING_Site_Url).toBe(env.ROOT_URL);
           }
         }
         expect(new Set(servers.map((s) => s.serverName)).size).toBe(servers.length);

@@ -48,7 +48,10 @@ describe.each(['dev', 'prod'])('%s stack: command strings', (stack) => {
 
 describe('repository scripts', () => {
   it.each([
-    'scripts/dev-up.sh',
+    ...fs
+      .readdirSync(path.join(ROOT, 'scripts'))
+      .filter((f) => f.endsWith('.sh'))
+      .map((f) => `scripts/${f}`),
     '.ci/run',
     ...fs.readdirSync(path.join(ROOT, 'test/integration/setup')).map((f) => `test/integration/setup/${f}`),
   ])('%s passes bash -n and shellcheck', (file) => {

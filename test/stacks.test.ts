@@ -11,7 +11,13 @@ import {
 
 const summary = (rs: RecordedResource[]) => rs.map((r) => `${r.type} ${r.name}`).sort();
 
-function expectedTree(prefix: string, instances: string[], mongoMembers: number): string[] {
+function expectedTree(prefix: string, instances: string[], mongoMembers: number, acme: boolean): string[] {
+  const redis = instances.flatMap((i) => [
+    `kytes:data:Redis ${prefix}-redis-${i}`,
+    `docker:index/remoteImage:RemoteImage ${prefix}-redis-${i}-image`,
+    `docker:index/volume:Volume ${prefix}-redis-${i}-data`,
+    `docker:index/container:Container ${prefix}-redis-${i}-container`,
+  ]);
   const gitlab = instances.flatMap((i) => [
     `kytes:app:GitlabInstance ${prefix}-gitlab-${i}`,
     `docker:index/remoteImage:RemoteImage ${prefix}-gitlab-${i}-image`,
@@ -33,10 +39,10 @@ function expectedTree(prefix: string, instances: string[], mongoMembers: number)
     `docker:index/volume:Volume ${prefix}-postgres-data`,
     `docker:index/container:Container ${prefix}-postgres-container`,
     `command:local:Command ${prefix}-postgres-setup`,
-    `kytes:data:Redis ${prefix}-redis`,
-    `docker:index/remoteImage:RemoteImage ${prefix}-redis-image`,
-    `docker:index/volume:Volume ${prefix}-redis-data`,
-    `docker:index/container:Container ${prefix}-redis-container`,
+    `command:local:Command ${prefix}-upgrade-guard-gitlab`,
+    `command:local:Command ${prefix}-upgrade-guard-postgres`,
+    `command:local:Command ${prefix}-upgrade-guard-mongo`,
+    ...redis,
     ...gitlab,
     `kytes:data:MongoReplicaSet ${prefix}-mongo`,
     `docker:index/remoteImage:RemoteImage ${prefix}-mongo-image`,
@@ -50,6 +56,17 @@ function expectedTree(prefix: string, instances: string[], mongoMembers: number)
     `kytes:edge:ReverseProxy ${prefix}-nginx`,
     `docker:index/remoteImage:RemoteImage ${prefix}-nginx-image`,
     `docker:index/container:Container ${prefix}-nginx-container`,
+    ...(acme
+      ? [
+          `kytes:edge:TlsCertificates ${prefix}-tls`,
+          `docker:index/volume:Volume ${prefix}-tls-volume`,
+          `docker:index/volume:Volume ${prefix}-tls-acme-webroot`,
+          `command:local:Command ${prefix}-tls-script`,
+          `command:local:Command ${prefix}-tls-prepare`,
+          `command:local:Command ${prefix}-tls-issue`,
+          `command:local:Command ${prefix}-tls-renewal`,
+        ]
+      : []),
   ];
 }
 
@@ -58,21 +75,32 @@ const services = (rs: RecordedResource[]) =>
   rs.filter((r) => !r.type.startsWith('kytes:ops:') && r.options.parent.indexOf('-ops') < 0);
 
 describe.each([
-  ['dev', 'kytes-dev', ['main'], 1],
-  ['prod', 'kytes-prod', ['main', 'girofle'], 3],
-])('Pulumi.%s.yaml', (stack, prefix, instances, members) => {
+  ['dev', 'kytes-dev', ['main'], 1, false],
+  ['prod', 'kytes-prod', ['main', 'girofle'], 3, true],
+])('Pulumi.%s.yaml', (stack, prefix, instances, members, acme) => {
   let run: StackRun;
   beforeAll(async () => {
     run = await runProgram(stack, stackConfig(stack));
-  });
+  }, 60000);
 
   it('registers the complete resource set', () => {
-    expect(summary(services(run.resources))).toEqual(expectedTree(prefix, instances, members).sort());
+    expect(summary(services(run.resources))).toEqual(expectedTree(prefix, instances, members, acme).sort());
+  });
+
+  it('stops every container (SIGTERM, then its stopTimeout) before removing it, never kills it outright', () => {
+    const containers = run.resources.filter((r) => r.type === 'docker:index/container:Container');
+    expect(containers.length).toBeGreaterThan(0);
+    for (const c of containers) {
+      const stop = Number(c.inputs.stopTimeout);
+      expect([c.name, Number(c.inputs.destroyGraceSeconds) >= stop && stop > 0]).toEqual([c.name, true]);
+    }
   });
 
   it('keeps every volume on destroy and labels it so policies can see it', () => {
     const volumes = run.resources.filter((r) => r.type === 'docker:index/volume:Volume');
-    expect(volumes.length).toBe(instances.length * 3 + members + 3);
+    // Per instance: config, data, logs and its Redis; then the Mongo members, PostgreSQL and the uploads,
+    // + the TLS volume and the ACME webroot with Let's Encrypt (prod).
+    expect(volumes.length).toBe(instances.length * 4 + members + 2 + (acme ? 2 : 0));
     for (const v of volumes) {
       expect(v.options.retainOnDelete).toBe(true);
       expect(v.inputs.labels).toContainEqual({ label: 'kytes.retain-on-delete', value: 'true' });
@@ -104,12 +132,34 @@ describe.each([
     const deps = (name: string) => run.resources.find((r) => r.name === name)!.options.dependsOn;
     for (const i of instances) {
       expect(deps(`${prefix}-gitlab-${i}-container`)).toEqual(
-        expect.arrayContaining([`${prefix}-postgres-setup`, `${prefix}-redis-container`]),
+        expect.arrayContaining([`${prefix}-postgres-setup`, `${prefix}-redis-${i}-container`]),
       );
+      // Its own Redis only.
+      expect(deps(`${prefix}-gitlab-${i}-container`).filter((d) => d.includes('-redis-'))).toEqual([
+        `${prefix}-redis-${i}-container`,
+      ]);
     }
     expect(deps(`${prefix}-postgres-setup`)).toEqual([`${prefix}-postgres-container`]);
     expect(deps(`${prefix}-rocketchat-container`)).toContain(`${prefix}-mongo-initiate`);
     expect(deps(`${prefix}-mongo-initiate`)).toEqual(Array.from({ length: members }, (_, i) => `${prefix}-mongo-${i}`));
+  });
+
+  it('runs each upgrade guard before the containers whose image it guards', () => {
+    const deps = (name: string) => run.resources.find((r) => r.name === name)!.options.dependsOn;
+    for (const i of instances)
+      expect(deps(`${prefix}-gitlab-${i}-container`)).toContain(`${prefix}-upgrade-guard-gitlab`);
+    expect(deps(`${prefix}-postgres-container`)).toEqual([
+      `${prefix}-network-bridge`,
+      `${prefix}-postgres-data`,
+      `${prefix}-postgres-image`,
+      `${prefix}-upgrade-guard-postgres`,
+    ]);
+    for (let m = 0; m < members; m++) expect(deps(`${prefix}-mongo-${m}`)).toContain(`${prefix}-upgrade-guard-mongo`);
+    for (const what of ['gitlab', 'postgres', 'mongo']) {
+      const guard = run.resources.find((r) => r.name === `${prefix}-upgrade-guard-${what}`)!;
+      expect(guard.options.parent).toBe(`${prefix}-upgrade-guard`);
+      expect(guard.inputs.logging).toBe('stdoutAndStderr');
+    }
   });
 
   it('exports URLs, clone hosts, names and secret admin credentials', () => {
@@ -120,6 +170,7 @@ describe.each([
         'containers',
         'gitlabInstances',
         'networkName',
+        'tls',
         'urls',
         'volumes',
         ...(Object.keys(o).includes('backups') ? ['backups'] : []),
@@ -148,28 +199,33 @@ describe('Pulumi.dev.yaml exact outputs', () => {
     ]);
     expect(outputs.volumes).toEqual({
       postgres: 'kytes-dev-postgres-data',
-      redis: 'kytes-dev-redis-data',
+      redis: ['kytes-dev-redis-main-data'],
       gitlab: [['kytes-dev-gitlab-main-config', 'kytes-dev-gitlab-main-data', 'kytes-dev-gitlab-main-logs']],
       mongo: ['kytes-dev-mongo-0-data'],
       rocketchat: 'kytes-dev-rocketchat-uploads',
     });
-  });
+  }, 60000);
 });
 
 describe('no spurious diffs', () => {
-  it.each(['dev', 'prod'])('%s: two runs give byte-identical inputs', async (stack) => {
-    const a = await runProgram(stack, stackConfig(stack));
-    const b = await runProgram(stack, stackConfig(stack));
-    const inputs = (r: StackRun) => JSON.stringify(r.resources.map((x) => [x.type, x.name, x.inputs]).sort());
-    expect(inputs(b)).toBe(inputs(a));
-  });
+  it.each(['dev', 'prod'])(
+    '%s: two runs give byte-identical inputs',
+    async (stack) => {
+      const a = await runProgram(stack, stackConfig(stack));
+      const b = await runProgram(stack, stackConfig(stack));
+      const inputs = (r: StackRun) => JSON.stringify(r.resources.map((x) => [x.type, x.name, x.inputs]).sort());
+      expect(inputs(b)).toBe(inputs(a));
+      // Two whole program runs: seconds each on a busy 2-core machine.
+    },
+    60_000,
+  );
 });
 
 /** Every secret the program holds, as plain text, and where it may appear: only inside a secret wrapper. */
 function secretValues(stack: string, run: StackRun): string[] {
-  const purposes = ['postgres/superuser', 'redis', 'mongo/root', 'mongo/rocketchat', 'rocketchat/admin'];
+  const purposes = ['postgres/superuser', 'mongo/root', 'mongo/rocketchat', 'rocketchat/admin'];
   const instances = (run.outputs.gitlabInstances as Array<{ name: string }>).map((g) => g.name);
-  for (const i of instances) purposes.push(`gitlab/${i}/database`, `gitlab/${i}/root`);
+  for (const i of instances) purposes.push(`gitlab/${i}/database`, `gitlab/${i}/root`, `redis/${i}`);
   return [
     TEST_MASTER_SECRET,
     `random-kytes-${stack}-mongo-keyfile`,
@@ -187,15 +243,19 @@ function leaks(value: unknown, secrets: string[], path: string): string[] {
 }
 
 describe('secrets', () => {
-  it.each(['dev', 'prod'])('%s: no secret value appears in a non-secret input', async (stack) => {
-    const run = await runProgram(stack, stackConfig(stack));
-    const secrets = secretValues(stack, run);
-    const found = run.resources.flatMap((r) => leaks(r.inputs, secrets, r.name));
-    expect(found).toEqual([]);
-    // And the secrets are really there, wrapped: the check above is not vacuous.
-    const wrapped = run.resources.flatMap((r) => leaks(unwrap(r.inputs), secrets, r.name));
-    expect(wrapped.length).toBeGreaterThan(5);
-  });
+  it.each(['dev', 'prod'])(
+    '%s: no secret value appears in a non-secret input',
+    async (stack) => {
+      const run = await runProgram(stack, stackConfig(stack));
+      const secrets = secretValues(stack, run);
+      const found = run.resources.flatMap((r) => leaks(r.inputs, secrets, r.name));
+      expect(found).toEqual([]);
+      // And the secrets are really there, wrapped: the check above is not vacuous.
+      const wrapped = run.resources.flatMap((r) => leaks(unwrap(r.inputs), secrets, r.name));
+      expect(wrapped.length).toBeGreaterThan(5);
+    },
+    60000,
+  );
 
   it('no secret in a command string, label or healthcheck, even unwrapped', async () => {
     const run = await runProgram('prod', stackConfig('prod'));
@@ -209,7 +269,7 @@ describe('secrets', () => {
       ...leaks(unwrap(r.inputs.healthcheck), secrets, `${r.name}.healthcheck`),
     ]);
     expect(places).toEqual([]);
-  });
+  }, 60000);
 
   it('commands that carry secrets do not log', async () => {
     const run = await runProgram('dev', stackConfig('dev'));
@@ -217,5 +277,33 @@ describe('secrets', () => {
       const cmd = run.resources.find((r) => r.name === name)!;
       expect(cmd.inputs.logging).toBe('none');
     }
-  });
+  }, 60000);
+});
+
+describe('each GitLab instance has its own Redis (Pulumi.prod.yaml)', () => {
+  it('its gitlab.rb names its own Redis, whose requirepass is its own password', async () => {
+    const { resources } = await runProgram('prod', stackConfig('prod'));
+    const byName = (n: string) => resources.find((r) => r.name === n)!;
+    const env = (n: string) =>
+      Object.fromEntries(
+        (unwrap(byName(n).inputs.envs) as string[]).map((e) => [
+          e.slice(0, e.indexOf('=')),
+          e.slice(e.indexOf('=') + 1),
+        ]),
+      );
+    const seen = new Set<string>();
+    for (const i of ['main', 'girofle']) {
+      const gitlab = env(`kytes-prod-gitlab-${i}-container`);
+      expect(gitlab.GITLAB_OMNIBUS_CONFIG).toContain(`gitlab_rails['redis_host'] = 'redis-${i}'`);
+      expect(gitlab.GITLAB_OMNIBUS_CONFIG).not.toContain('redis_database');
+      const password = derivePassword(TEST_MASTER_SECRET, `redis/${i}`);
+      expect(gitlab.KYTES_REDIS_PASSWORD).toBe(password);
+      const redis = byName(`kytes-prod-redis-${i}-container`);
+      expect(redis.inputs.networksAdvanced).toEqual([{ name: 'kytes-prod', aliases: [`redis-${i}`] }]);
+      const [upload] = unwrap(redis.inputs.uploads) as Array<{ content: string }>;
+      expect(upload.content).toContain(`requirepass ${password}\n`);
+      seen.add(password);
+    }
+    expect(seen.size).toBe(2);
+  }, 60000);
 });

@@ -16,7 +16,12 @@ export const adminSection = z
       .describe('Administrator display name. Default `Kytes Admin`.'),
     email: z
       .string()
-      .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { error: 'an e-mail address' })
+      // The WHATWG HTML "valid e-mail address" grammar, with a dot in the domain.
+      .regex(
+        /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$/,
+        { error: 'an e-mail address' },
+      )
+      .max(254, { error: 'an e-mail address of at most 254 characters' })
       .optional()
       .describe('Administrator e-mail. Default `admin@<domain>`.'),
   })

@@ -7,16 +7,25 @@ export const proxySection = z
     httpPort: port('the host port nginx is published on')
       .default(80)
       .describe('Host port nginx is published on; also its listen port inside the container. Default 80.'),
+    httpsPort: port('the host port nginx serves HTTPS on')
+      .default(443)
+      .describe(
+        'Host port nginx serves HTTPS on when `kytes:tls.mode` is not `off`; also its listen port inside the container. Default 443.',
+      ),
     bindAddress: bindAddress
       .default('0.0.0.0')
       .describe('Host address nginx is published on. Default `0.0.0.0`; `127.0.0.1` keeps it local.'),
     publicScheme: z
       .enum(['http', 'https'], { error: 'one of http, https' })
-      .default('http')
-      .describe('Scheme users see. `https` when TLS is terminated in front of Kytes. Default `http`.'),
+      .optional()
+      .describe(
+        'Scheme users see. Default `https` when `kytes:tls.mode` is not `off`, else `http`; set `https` with TLS off when another proxy terminates TLS in front of Kytes.',
+      ),
     publicPort: port('the port users see in URLs')
       .optional()
-      .describe('Port users see in URLs. Default: `httpPort` for http, 443 for https.'),
+      .describe(
+        'Port users see in URLs. Default: `httpsPort` when Kytes terminates TLS, 443 for https terminated in front, else `httpPort`.',
+      ),
   })
-  .default({ httpPort: 80, bindAddress: '0.0.0.0', publicScheme: 'http' })
+  .default({ httpPort: 80, httpsPort: 443, bindAddress: '0.0.0.0' })
   .describe('The nginx reverse proxy in front of every web service.');

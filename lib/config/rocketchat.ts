@@ -15,7 +15,10 @@ export const mongoSection = z
   .strictObject({
     replicaSet: z
       .string()
-      .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'letters, digits, "_" or "-", at most 64' })
+      // The name is a mongod argument (`--replSet NAME`) and part of MONGO_URL: never an option.
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, {
+        error: 'letters, digits, "_" or "-", starting with a letter or digit, at most 64',
+      })
       .default('rs0')
       .describe('Replica-set name, used by every member, the initiation and the Rocket.Chat URL. Default `rs0`.'),
     members: z

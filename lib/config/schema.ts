@@ -2,11 +2,15 @@ import { z } from 'zod';
 import { adminSection } from './admin';
 import { backupSection, restoreSection } from './backup';
 import { dockerSection, networkSection } from './docker';
-import { DNS_LABEL, hostname, isTimeZone } from './fields';
+import { checked, DNS_LABEL, hostname, timeZoneProblem } from './fields';
 import { gitlabSection } from './gitlab';
 import { imagesSection } from './images';
+import { postgresSection } from './postgres';
+import { logsSection } from './logs';
 import { proxySection } from './proxy';
 import { mongoSection, rocketchatSection } from './rocketchat';
+import { smtpSection } from './smtp';
+import { tlsSection } from './tls';
 
 /**
  * The whole user-facing configuration of a Kytes stack, under the `kytes:` namespace of Pulumi config.
@@ -26,11 +30,11 @@ export const configSchema = z
       .describe(
         'Prefix of every container, volume and network name. Default `kytes-<stack>`. Changing it orphans the volumes.',
       ),
-    timezone: z
-      .string()
-      .refine(isTimeZone, { error: 'an IANA time zone such as UTC or Europe/Paris' })
+    timezone: checked(timeZoneProblem)
       .default('UTC')
-      .describe('Time zone of the containers and of the backup schedule. Default `UTC`.'),
+      .describe(
+        'Time zone of the containers and of the backup schedule, a tz database name spelt exactly. Default `UTC`.',
+      ),
     memoryProfile: z
       .enum(['constrained', 'standard'], { error: 'one of constrained, standard' })
       .default('standard')
@@ -40,13 +44,17 @@ export const configSchema = z
     docker: dockerSection,
     network: networkSection,
     proxy: proxySection,
+    tls: tlsSection,
     gitlab: gitlabSection,
+    postgres: postgresSection,
     rocketchat: rocketchatSection,
     mongo: mongoSection,
     images: imagesSection,
     admin: adminSection,
     backup: backupSection,
     restore: restoreSection,
+    smtp: smtpSection,
+    logs: logsSection,
   })
   .describe('Kytes stack configuration');
 

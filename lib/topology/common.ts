@@ -1,20 +1,8 @@
-import { DockerHost, PublishedPort, Volume } from './types';
-
-/** Reads `ssh://user@host:port`; anything else is the local engine's socket. */
-export function parseDockerHost(url: string, sshOpts: readonly string[]): DockerHost {
-  const m = /^ssh:\/\/(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(url);
-  if (!m) return { url, kind: 'local', sshOpts };
-  return { url, kind: 'ssh', ssh: { user: m[1], host: m[2], port: m[3] ? Number(m[3]) : 22 }, sshOpts };
-}
+import { PublishedPort, Volume } from './types';
 
 export function externalUrl(scheme: 'http' | 'https', host: string, port: number): string {
   const defaultPort = scheme === 'https' ? 443 : 80;
   return `${scheme}://${host}${port === defaultPort ? '' : `:${port}`}`;
-}
-
-export function imageMajor(ref: string): number | undefined {
-  const tag = /:([0-9]+)[^/@]*(@.*)?$/.exec(ref);
-  return tag ? Number(tag[1]) : undefined;
 }
 
 export function volume(prefix: string, what: string, containerPath: string): Volume {
@@ -28,12 +16,16 @@ export function overlaps(a: PublishedPort, b: PublishedPort): boolean {
   );
 }
 
-/** A /24 in 172.18.0.0–172.31.255.0 picked by the prefix, so two stacks on one host rarely collide; set
- * `kytes:network.subnet` when they do (Docker then says "Pool overlaps with other one on this address space"). */
+/**
+ * A /24 in 172.16.0.0/16 picked by the prefix, so two stacks on one host rarely collide; set
+ * `kytes:network.subnet` when they do (Docker then says "Pool overlaps with other one on this address
+ * space"). 172.16.0.0/16 is private and outside Docker's default address pools (172.17–31, 192.168),
+ * which Docker hands to networks created without a subnet.
+ */
 export function defaultSubnet(prefix: string): string {
   let h = 0;
   for (const ch of prefix) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return `172.${18 + (h % 14)}.${(h >>> 8) % 256}.0/24`;
+  return `172.16.${h % 256}.0/24`;
 }
 
 /** What every per-service derivation reads besides the config. */

@@ -11,5 +11,6 @@ export function deriveOps(config: KytesConfig, s: StackBasics): OpsTopology {
     cronFile: `/etc/cron.d/kytes-${s.prefix}`,
     schedule: config.backup.schedule,
     invocationLog: `${backupDir}/invocations.jsonl`,
+    resticPasswordFile: `/etc/kytes/${s.prefix}/restic-password`,
   };
 }

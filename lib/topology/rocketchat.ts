@@ -2,6 +2,9 @@ import { KytesConfig } from '../config';
 import { externalUrl, StackBasics, volume } from './common';
 import { MongoTopology, PORTS, RocketchatTopology } from './types';
 
+/** Timeout of Rocket.Chat's container healthcheck, which probes `/livez`. */
+export const ROCKETCHAT_PROBE_TIMEOUT_SECONDS = 10;
+
 /** Rocket.Chat and its replica set, or neither when `kytes:rocketchat.enabled` is false. */
 export function deriveRocketchat(
   config: KytesConfig,
@@ -18,6 +21,10 @@ export function deriveRocketchat(
     rootUrl: externalUrl(s.scheme, hostname, s.publicPort),
     upstream: { host: 'rocketchat', port: PORTS.rocketchat },
     uploads: volume(s.prefix, 'rocketchat-uploads', '/app/uploads'),
+    // /livez answers 503 above these (defaults 0.85 and 70 ms: normal on a busy server). A heap ratio of 1
+    // can never be exceeded, and a lag equal to the healthcheck timeout fails only what the timeout would:
+    // healthy then means alive and answering, with MongoDB reachable (the probe's third check).
+    liveness: { heapUsageRatio: 1, eventLoopLagMs: ROCKETCHAT_PROBE_TIMEOUT_SECONDS * 1000 },
   };
   const mongo: MongoTopology = {
     replicaSet: config.mongo.replicaSet,

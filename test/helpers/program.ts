@@ -156,16 +156,17 @@ export async function runProgram(
       for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
     });
   } catch (e) {
-    throw new ProgramError(e instanceof Error ? e.message : String(e), resources);
+    throw new ProgramError(e instanceof Error ? e.message : String(e), resources, e);
   }
   return { resources, outputs };
 }
 
-/** The program failed; `resources` says what it had registered by then. */
+/** The program failed; `resources` says what it had registered by then, `thrown` what it threw. */
 export class ProgramError extends Error {
   constructor(
     message: string,
     readonly resources: RecordedResource[],
+    readonly thrown?: unknown,
   ) {
     super(message);
   }

@@ -4,7 +4,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
-import { GITLAB_PG_EXTENSIONS, postgresPasswordEnv, renderPostgresSetup } from '../../lib/postgres-setup';
+import {
+  GITLAB_PG_EXTENSIONS,
+  postgresCommand,
+  postgresPasswordEnv,
+  renderPostgresSetup,
+} from '../../lib/postgres-setup';
 import { Topology } from '../../lib/topology';
 import { docker, IMAGES, requireImages, Sandbox, uniqueName, waitFor } from './helpers/docker';
 import { stackValues, topologyOf } from './fixtures/nginx/stacks';
@@ -133,6 +138,8 @@ describe('postgres setup SQL on a real PostgreSQL', () => {
       aliases: [t.postgres.alias],
       env: { POSTGRES_PASSWORD_FILE: '/run/kytes/postgres-password' },
       mounts: [{ type: 'bind', source: superFile, target: '/run/kytes/postgres-password', readonly: true }],
+      // The server command the Postgres component gives the container: sizing from the stack's shape.
+      cmd: postgresCommand(t.postgres),
     });
     await waitFor(() => query('postgres', 'SELECT 1').then((o) => o.trim() === '1'), {
       timeoutMs: 60_000,
@@ -143,6 +150,16 @@ describe('postgres setup SQL on a real PostgreSQL', () => {
   afterAll(async () => {
     await sandbox.cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs with max_connections and shared_buffers from the connection budget (not the image default of 100)', async () => {
+    // Three standard instances: 3 × 230 + 3 superuser slots = 693; sized for the 4 planned instances by
+    // default, 4 × 230 + 3 = 923, rounded up to 1000, and 4 × 256 MB of buffers.
+    expect([t.postgres.budget.required, t.postgres.maxConnections, t.postgres.sharedBuffersMB]).toEqual([
+      693, 1000, 1024,
+    ]);
+    expect((await query('postgres', 'SHOW max_connections')).trim()).toBe('1000');
+    expect((await query('postgres', 'SHOW shared_buffers')).trim()).toBe('1GB');
   });
 
   it('runs on a PostgreSQL new enough for \\getenv', async () => {
@@ -194,6 +211,7 @@ describe('postgres setup SQL on a real PostgreSQL', () => {
     const before = await snapshot();
     await runSetup();
     expect(await snapshot()).toEqual(before);
+    expect((await query('postgres', 'SHOW max_connections')).trim()).toBe(String(t.postgres.maxConnections));
     expect((await loginAs('main')).trim()).toBe('gitlab_main|gitlabhq_main|gitlab_main');
   });
 

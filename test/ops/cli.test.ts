@@ -74,13 +74,35 @@ describe('ops/cli.ts (npm run backup | restore | backups)', () => {
       docker: {
         url: 'ssh://ops@docker-1.example.com:2202',
         kind: 'ssh',
-        ssh: { user: 'ops', host: 'docker-1.example.com', port: 2202 },
-        sshOpts: ['-i', '/home/ops/.ssh/kytes'],
+        socket: '/var/run/docker.sock',
+        ssh: { user: 'ops', host: 'docker-1.example.com', port: 2202, options: ['-i', '/home/ops/.ssh/kytes'] },
       },
     });
     expect(() => topologyFromStackYaml('config:\n  kytes:backup:\n    keepLast: 0\n', 'dev')).toThrow(
-      'Pulumi.dev.yaml:\n  - kytes:backup.keepLast: Too small: expected number to be >=1',
+      'Pulumi.dev.yaml: Invalid Kytes configuration (1 problem):\n  - kytes:backup.keepLast: received 0; allowed: Too small: expected number to be >=1',
     );
+  });
+
+  it('checks the stack YAML as pulumi up does: unknown keys, secrets where none belong, dotted keys', () => {
+    const bad = `config:
+  kytes:prefix: acme
+  kyte:domain: example.com
+  kytes:proxy.httpPort: 8080
+  kytes:backup:
+    trigger:
+      secure: v1:AAAABBBBCCCC
+`;
+    let message = '';
+    try {
+      topologyFromStackYaml(bad, 'prod');
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message.split('\n').slice(1)).toEqual([
+      '  - kyte:domain: received "example.com"; allowed: no such namespace (did you mean kytes:domain?)',
+      '  - kytes:backup: received a secret value; allowed: plain text — nothing in kytes:backup is a secret, and its values become names, paths and commands that Pulumi cannot keep secret: set it again without --secret',
+      '  - kytes:proxy.httpPort: received "8080"; allowed: no key with a dot in its name — a dotted key needs --path: run `pulumi config rm kytes:proxy.httpPort` then `pulumi config set --path kytes:proxy.httpPort VALUE`',
+    ]);
   });
 
   it('runs the installed script locally with bash, or over ssh with the stack ssh options', () => {
@@ -91,15 +113,19 @@ describe('ops/cli.ts (npm run backup | restore | backups)', () => {
     expect(hostCommand(topologyFromStackYaml(YAML, 'prod'), 'kytes-backup', ['--label', "it's"])).toEqual({
       file: 'ssh',
       args: [
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=yes',
         '-i',
         '/home/ops/.ssh/kytes',
         '-p',
         '2202',
-        '-o',
-        'BatchMode=yes',
-        'ops@docker-1.example.com',
+        '-l',
+        'ops',
         '--',
-        "/opt/kytes/acme/kytes-backup --label 'it'\\''s'",
+        'docker-1.example.com',
+        "'/opt/kytes/acme/kytes-backup' '--label' 'it'\\''s'",
       ],
     });
   });

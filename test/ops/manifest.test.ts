@@ -9,7 +9,7 @@ const SHA = 'a'.repeat(64);
 function goodManifest(): Manifest {
   return {
     format: 'kytes-backup',
-    formatVersion: 1,
+    formatVersion: 2,
     id: '20261122T040000Z-manual',
     createdAt: '2026-11-22T04:00:00Z',
     completedAt: '2026-11-22T04:03:17Z',
@@ -31,23 +31,28 @@ function goodManifest(): Manifest {
         instance: 'main',
         container: 'kytes-prod-gitlab-main',
         version: '19.3.0',
-        archive: 'gitlab-main.tar',
+        archive: 'gitlab-main.tar.zst',
+        archiveTail: 'gitlab-main.tail.tar',
         config: 'gitlab-main-etc.tar',
+        archiveCompression: 'zstd',
+        innerCompression: 'none',
       },
     ],
     mongo: {
       replicaSet: 'rs0',
       primary: 'kytes-prod-mongo-0',
       database: 'rocketchat',
-      archive: 'mongo-rocketchat.archive.gz',
+      archive: 'mongo-rocketchat.archive.zst',
+      compression: 'zstd',
     },
     rocketchatUploads: { volume: 'kytes-prod-rocketchat-uploads', archive: 'rocketchat-uploads.tar' },
     postgres: { container: 'kytes-prod-postgres', globals: 'postgres-globals.sql' },
     artifacts: [
       { file: 'postgres-globals.sql', size: 1234, sha256: SHA },
-      { file: 'gitlab-main.tar', size: 10240, sha256: SHA },
+      { file: 'gitlab-main.tar.zst', size: 10240, sha256: SHA },
+      { file: 'gitlab-main.tail.tar', size: 2048, sha256: SHA },
       { file: 'gitlab-main-etc.tar', size: 20480, sha256: SHA },
-      { file: 'mongo-rocketchat.archive.gz', size: 0, sha256: SHA },
+      { file: 'mongo-rocketchat.archive.zst', size: 0, sha256: SHA },
       { file: 'rocketchat-uploads.tar', size: 10240, sha256: SHA },
     ],
     invocation: {
@@ -82,13 +87,67 @@ const CORPUS: Record<string, [string, boolean]> = {
     true,
   ],
   'iac.version null': [edited((m) => (m.iac.version = null)), true],
+  'with the TLS volume': [
+    edited((m) => {
+      m.tls = { volume: 'kytes-prod-tls', archive: 'tls.tar' };
+      m.artifacts.push({ file: 'tls.tar', size: 10240, sha256: SHA });
+    }),
+    true,
+  ],
+  'tls null': [edited((m) => (m.tls = null)), true],
+  'tls as a string': [edited((m) => (m.tls = 'kytes-prod-tls')), false],
+  'TLS archive with a directory': [
+    edited((m) => {
+      m.tls = { volume: 'kytes-prod-tls', archive: '../tls.tar' };
+      m.artifacts.push({ file: 'tls.tar', size: 10240, sha256: SHA });
+    }),
+    false,
+  ],
+  'TLS archive not listed': [edited((m) => (m.tls = { volume: 'kytes-prod-tls', archive: 'tls.tar' })), false],
   'an id without label': [edited((m) => (m.id = '20261122T040000Z')), true],
   'formatVersion written 1.0': [
     JSON.stringify(goodManifest()).replace('"formatVersion":1', '"formatVersion":1.0'),
     true,
   ],
   'a GitLab EE version string': [edited((m) => (m.gitlab[0].version = '19.3.0-ee')), true],
-  'format version 2': [edited((m) => (m.formatVersion = 2)), false],
+  'format version 3': [edited((m) => (m.formatVersion = 3)), false],
+  'format version 0': [edited((m) => (m.formatVersion = 0)), false],
+  "a format-1 manifest (no compression keys: gzip inside GitLab's archive and mongodump --gzip)": [
+    edited((m) => {
+      m.formatVersion = 1;
+      delete m.gitlab[0].archiveCompression;
+      delete m.gitlab[0].innerCompression;
+      delete m.mongo.compression;
+    }),
+    true,
+  ],
+  'format 2 without gitlab archiveCompression': [edited((m) => delete m.gitlab[0].archiveCompression), false],
+  'format 2 without gitlab innerCompression': [edited((m) => delete m.gitlab[0].innerCompression), false],
+  'format 2 without mongo compression': [edited((m) => delete m.mongo.compression), false],
+  'format 2 with mongo null needs no mongo compression': [
+    edited((m) => {
+      m.mongo = null;
+      m.artifacts = m.artifacts.filter((a: { file: string }) => !a.file.startsWith('mongo'));
+    }),
+    true,
+  ],
+  'archiveCompression not a known one': [edited((m) => (m.gitlab[0].archiveCompression = 'xz')), false],
+  'innerCompression as a command': [edited((m) => (m.gitlab[0].innerCompression = 'tee; rm -rf /')), false],
+  'mongo compression upper-case': [edited((m) => (m.mongo.compression = 'ZSTD')), false],
+  'no archiveTail (one-piece archive) is allowed': [
+    edited((m) => {
+      delete m.gitlab[0].archiveTail;
+      m.artifacts = m.artifacts.filter((a: { file: string }) => a.file !== 'gitlab-main.tail.tar');
+    }),
+    true,
+  ],
+  'archiveTail not listed in artifacts': [
+    edited((m) => (m.artifacts = m.artifacts.filter((a: { file: string }) => a.file !== 'gitlab-main.tail.tar'))),
+    false,
+  ],
+  'archiveTail with a directory': [edited((m) => (m.gitlab[0].archiveTail = '../x.tar')), false],
+  'archiveTail null': [edited((m) => (m.gitlab[0].archiveTail = null)), false],
+  'archiveCompression none is allowed': [edited((m) => (m.gitlab[0].archiveCompression = 'none')), true],
   'format version as a string': [edited((m) => (m.formatVersion = '1')), false],
   'another format': [edited((m) => (m.format = 'restic')), false],
   'id with a trailing newline': [edited((m) => (m.id = '20261122T040000Z\n')), false],
@@ -203,8 +262,12 @@ describe('backup manifest schema: ops/manifest.ts (zod) and kytes-lib.sh (jq) ag
       ['gitlab', 0, 'instance'],
       ['gitlab', 0, 'version'],
       ['gitlab', 0, 'archive'],
+      ['gitlab', 0, 'archiveCompression'],
+      ['gitlab', 0, 'archiveTail'],
+      ['gitlab', 0, 'innerCompression'],
       ['mongo'],
       ['mongo', 'archive'],
+      ['mongo', 'compression'],
       ['rocketchatUploads'],
       ['postgres'],
       ['postgres', 'globals'],
@@ -233,6 +296,9 @@ describe('backup manifest schema: ops/manifest.ts (zod) and kytes-lib.sh (jq) ag
         SHA,
         'a/b',
         'kytes-backup',
+        'zstd',
+        'none',
+        'gzip',
       ),
       fc.constant([]),
       fc.constant({}),
@@ -259,12 +325,15 @@ describe('backup manifest schema: ops/manifest.ts (zod) and kytes-lib.sh (jq) ag
 
   it('lists each problem as "path: reason"', () => {
     const text = edited((m) => {
-      m.formatVersion = 2;
+      m.formatVersion = 3;
       m.artifacts[0].size = -1;
     });
     expect(checkManifest(text)).toEqual({
       ok: false,
-      problems: ['formatVersion: Invalid input: expected 1', 'artifacts.0.size: Too small: expected number to be >=0'],
+      problems: [
+        'formatVersion: Invalid option: expected one of 1|2',
+        'artifacts.0.size: Too small: expected number to be >=0',
+      ],
     });
     fs.writeFileSync(path.join(dir, 'two.json'), text);
     expect(
@@ -273,7 +342,7 @@ describe('backup manifest schema: ops/manifest.ts (zod) and kytes-lib.sh (jq) ag
         `manifest_problems ${JSON.stringify(path.join(dir, 'two.json'))} || echo "status $?"`,
       ).stdout,
     ).toBe(
-      'formatVersion: must be 1, the format this Kytes reads\nartifacts[0].size: must be a whole number of bytes\nstatus 1\n',
+      'formatVersion: must be 1 or 2, the formats this Kytes reads\nartifacts[0].size: must be a whole number of bytes\nstatus 1\n',
     );
   });
 });

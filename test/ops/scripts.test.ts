@@ -38,6 +38,7 @@ describe('renderOpsScripts', () => {
       'kytes-backups',
       'kytes-prune',
       'kytes-offhost-copy',
+      'kytes-offhost-fetch',
     ]);
     expect(renderOpsScripts(t, OPTIONS)).toEqual(a);
     for (const name of OPS_SCRIPTS.filter((n) => n !== 'kytes-lib.sh')) {
@@ -133,7 +134,7 @@ describe('renderOpsScripts', () => {
       }),
     ).toThrow(
       'Invalid ops options:\n  - keepLast: 0 is not a whole number from 1 to 9999\n  - keepWeekly: 1.5 is not a whole number from 0 to 9999\n' +
-        '  - offHost: "nas:/x" is neither an absolute path nor user@host:/path\n  - projectCommit: "x\'; rm -rf /" is not a commit id',
+        '  - offHost: "nas:/x": allowed: an absolute path (mounted remote storage), user@host:/path for rsync over SSH, or a restic repository (restic:/path, restic:sftp:user@host:/path or restic:rest:https://host[:port]/path)\n  - projectCommit: "x\'; rm -rf /" is not a commit id',
     );
   });
 

@@ -17,6 +17,8 @@ export const IMAGES = {
   postgres: 'kytes-test/postgres:bookworm',
   nginx: 'kytes-test/nginx:bookworm',
   redis: 'kytes-test/redis:bookworm',
+  /** certbot (the entrypoint, as in certbot/certbot), openssl, pebble and dnsmasq. */
+  acme: 'kytes-test/acme:bookworm',
 } as const;
 
 export interface DockerOptions {
@@ -42,7 +44,9 @@ export async function docker(args: readonly string[], opts: DockerOptions = {}):
     maxBuffer: 64 * 1024 * 1024,
     encoding: 'utf8',
   });
-  // An unconsumed stdin would leave `docker exec -i` waiting forever.
+  // An unconsumed stdin would leave `docker exec -i` waiting forever. A CLI that exits before reading
+  // it (`docker image inspect`) closes the pipe: that EPIPE is not the command's failure.
+  run.child.stdin?.on('error', () => undefined);
   run.child.stdin?.end(opts.stdin ?? '');
   try {
     return (await run).stdout;
@@ -159,6 +163,8 @@ export interface RunSpec {
   aliases?: string[];
   env?: Record<string, string>;
   mounts?: Mount[];
+  /** Replaces the image ENTRYPOINT. Default: the image's. */
+  entrypoint?: string;
   /** Replaces the image CMD (the ENTRYPOINT still runs). */
   cmd?: string[];
   ports?: PortSpec[];
@@ -192,6 +198,7 @@ export class Sandbox {
     const args = ['run', '-d', '--name', spec.name, '--label', 'io.kytes.integration-test=1'];
     if (spec.network) args.push('--network', spec.network);
     for (const a of spec.aliases ?? []) args.push('--network-alias', a);
+    if (spec.entrypoint !== undefined) args.push('--entrypoint', spec.entrypoint);
     for (const [k, v] of Object.entries(spec.env ?? {})) args.push('-e', `${k}=${v}`);
     for (const m of spec.mounts ?? []) {
       args.push(

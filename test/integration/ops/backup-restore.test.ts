@@ -1,4 +1,5 @@
-import { randomBytes } from 'crypto';
+import { spawn } from 'child_process';
+import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -128,11 +129,13 @@ describe('kytes-backup on a running stack', () => {
     expect(fs.readdirSync(BACKUPS).sort()).toEqual(['.lock', id, 'invocations.jsonl']);
     expect(fs.readdirSync(path.join(BACKUPS, id)).sort()).toEqual([
       'gitlab-main-etc.tar',
-      'gitlab-main.tar',
+      'gitlab-main.tail.tar',
+      'gitlab-main.tar.zst',
       'gitlab-team-etc.tar',
-      'gitlab-team.tar',
+      'gitlab-team.tail.tar',
+      'gitlab-team.tar.zst',
       'manifest.json',
-      'mongo-rocketchat.archive.gz',
+      'mongo-rocketchat.archive.zst',
       'postgres-globals.sql',
       'rocketchat-uploads.tar',
       'verified',
@@ -155,7 +158,7 @@ describe('kytes-backup on a running stack', () => {
       project: 'kytes',
       iac: { commit: 'c0ffee1', dirty: true, version: '0.1.0' },
       format: 'kytes-backup',
-      formatVersion: 1,
+      formatVersion: 2,
     });
     expect(m.host).toEqual({
       hostname: os.hostname(),
@@ -166,22 +169,29 @@ describe('kytes-backup on a running stack', () => {
         instance: 'main',
         container: MAIN.container,
         version: '19.3.0',
-        archive: 'gitlab-main.tar',
+        archive: 'gitlab-main.tar.zst',
+        archiveTail: 'gitlab-main.tail.tar',
         config: 'gitlab-main-etc.tar',
+        archiveCompression: 'zstd',
+        innerCompression: 'none',
       },
       {
         instance: 'team',
         container: TEAM.container,
         version: '19.3.0',
-        archive: 'gitlab-team.tar',
+        archive: 'gitlab-team.tar.zst',
+        archiveTail: 'gitlab-team.tail.tar',
         config: 'gitlab-team-etc.tar',
+        archiveCompression: 'zstd',
+        innerCompression: 'none',
       },
     ]);
     expect(m.mongo).toEqual({
       replicaSet: 'rs0',
       primary: MONGO.members[1].container,
       database: 'rocketchat',
-      archive: 'mongo-rocketchat.archive.gz',
+      archive: 'mongo-rocketchat.archive.zst',
+      compression: 'zstd',
     });
     expect(m.rocketchatUploads).toEqual({ volume: RC.uploads.name, archive: 'rocketchat-uploads.tar' });
     expect(m.postgres).toEqual({ container: t.postgres.container, globals: 'postgres-globals.sql' });
@@ -212,7 +222,7 @@ describe('kytes-backup on a running stack', () => {
     for (const g of t.gitlab) {
       expect(await calls(g.container, 'gitlab')).toEqual([
         'container start',
-        `gitlab-backup create BACKUP=${id}-${g.name} STRATEGY=copy GZIP_RSYNCABLE=yes CRON=1 | GITLAB_ASSUME_YES=`,
+        `gitlab-backup create BACKUP=${id}-${g.name} STRATEGY=copy SKIP=tar CRON=1 | GITLAB_ASSUME_YES= COMPRESS_CMD=tee DECOMPRESS_CMD=`,
       ]);
       // The archive copied out is removed from GitLab's backup directory.
       expect(await execIn(g.container, ['ls', '-A', '/var/opt/gitlab/backups'])).toBe('');
@@ -225,7 +235,7 @@ describe('kytes-backup on a running stack', () => {
     expect(await calls(MONGO.members[0].container, 'mongo')).toEqual([hello]);
     expect(await calls(MONGO.members[1].container, 'mongo')).toEqual([
       hello,
-      'mongodump --host=127.0.0.1 --port=27017 --username=root --password=<root password> --authenticationDatabase=admin --readPreference=primary --db=rocketchat --archive --gzip --quiet',
+      'mongodump --host=127.0.0.1 --port=27017 --username=root --password=<root password> --authenticationDatabase=admin --readPreference=primary --db=rocketchat --archive --quiet',
     ]);
     expect(await calls(MONGO.members[2].container, 'mongo')).toEqual([]);
   });
@@ -261,19 +271,19 @@ describe('kytes-backup on a running stack', () => {
     }
     expect(fs.existsSync(path.join(OFFHOST, id, 'verified'))).toBe(true);
     // A damaged copy at the destination is detected and replaced by a verified one.
-    fs.appendFileSync(path.join(OFFHOST, id, 'gitlab-main.tar'), 'x');
-    const size = manifestOf(id).artifacts.find((a) => a.file === 'gitlab-main.tar')!.size;
+    fs.appendFileSync(path.join(OFFHOST, id, 'gitlab-main.tar.zst'), 'x');
+    const size = manifestOf(id).artifacts.find((a) => a.file === 'gitlab-main.tar.zst')!.size;
     const again = await runOps(BIN, 'kytes-offhost-copy', [id], ENV);
     expect({ status: again.status, stderr: again.stderr }).toEqual({
       status: 0,
       stderr:
-        `kytes-offhost-copy: the copy at ${OFFHOST}/${id} does not verify (gitlab-main.tar: ${size + 1} bytes, the manifest says ${size} (truncated or altered)); replacing it\n` +
+        `kytes-offhost-copy: the copy at ${OFFHOST}/${id} does not verify (gitlab-main.tar.zst: ${size + 1} bytes, the manifest says ${size} (truncated or altered)); replacing it\n` +
         `kytes-offhost-copy: copied ${id} to ${OFFHOST}/${id} and verified it there\n`,
     });
     expect(
       fs
-        .readFileSync(path.join(OFFHOST, id, 'gitlab-main.tar'))
-        .equals(fs.readFileSync(path.join(BACKUPS, id, 'gitlab-main.tar'))),
+        .readFileSync(path.join(OFFHOST, id, 'gitlab-main.tar.zst'))
+        .equals(fs.readFileSync(path.join(BACKUPS, id, 'gitlab-main.tar.zst'))),
     ).toBe(true);
     const same = await runOps(BIN, 'kytes-offhost-copy', [id], ENV);
     expect({ status: same.status, stderr: same.stderr }).toEqual({
@@ -384,14 +394,14 @@ describe('kytes-backup on a running stack', () => {
           'gitlab-ctl stop puma',
           'gitlab-ctl stop sidekiq',
           'gitlab-ctl status',
-          `gitlab-backup restore BACKUP=${id}-${g.name} | GITLAB_ASSUME_YES=1`,
+          `gitlab-backup restore BACKUP=${id}-${g.name} | GITLAB_ASSUME_YES=1 COMPRESS_CMD= DECOMPRESS_CMD=tee`,
           'container start',
           'gitlab-rake gitlab:check SANITIZE=true',
         ]);
         expect(await execIn(g.container, ['ls', '-A', '/var/opt/gitlab/backups'])).toBe('');
       }
       expect((await calls(MONGO.members[1].container, 'mongo')).slice(-1)).toEqual([
-        'mongorestore --host=127.0.0.1 --port=27017 --username=root --password=<root password> --authenticationDatabase=admin --drop --archive --gzip --nsInclude=rocketchat.* --quiet',
+        'mongorestore --host=127.0.0.1 --port=27017 --username=root --password=<root password> --authenticationDatabase=admin --drop --archive --nsInclude=rocketchat.* --quiet',
       ]);
     });
 
@@ -412,6 +422,101 @@ describe('kytes-backup on a running stack', () => {
       expect(await liveState(stack)).toEqual(before);
     });
 
+    it("backs up and restores through docker exec when this host cannot see GitLab's volume", async () => {
+      const exec = { ...ENV, KYTES_VOLUME_ACCESS: 'exec' };
+      await new Promise((r) => setTimeout(r, 1100)); // a new id (ids have one-second resolution)
+      const backup = await runOps(BIN, 'kytes-backup', ['--no-offhost', '--no-prune'], exec);
+      expect(backup.status).toBe(0);
+      const streamed = lastLine(backup.stdout);
+      expect((await runOps(BIN, 'kytes-verify', [streamed], ENV)).status).toBe(0);
+      await psql(t, MAIN.database.name, 'DELETE FROM issues WHERE id % 2 = 0;\n');
+      const restore = await runOps(BIN, 'kytes-restore', [streamed], exec);
+      expect({ status: restore.status, last: lastLine(restore.stderr) }).toEqual({
+        status: 0,
+        last: `kytes-restore: stack itops restored from backup ${streamed}`,
+      });
+      expect(await liveState(stack)).toEqual(before);
+      for (const g of t.gitlab) expect(await execIn(g.container, ['ls', '-A', '/var/opt/gitlab/backups'])).toBe('');
+      fs.rmSync(path.join(BACKUPS, streamed), { recursive: true });
+    });
+
+    it("still restores a format-1 backup (gzip inside GitLab's archive, mongodump --gzip)", async () => {
+      // Made the way Kytes made backups before format 2: GitLab's defaults and mongodump's own --gzip.
+      await new Promise((r) => setTimeout(r, 1100));
+      const createdAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      const old = `${createdAt.replace(/[-:]/g, '')}-formatone`;
+      const dir = path.join(BACKUPS, old);
+      fs.mkdirSync(dir, { mode: 0o700 });
+      const v2 = manifestOf(id);
+      for (const f of [
+        'postgres-globals.sql',
+        'rocketchat-uploads.tar',
+        ...t.gitlab.map((g) => `gitlab-${g.name}-etc.tar`),
+      ])
+        fs.copyFileSync(path.join(BACKUPS, id, f), path.join(dir, f));
+      for (const g of t.gitlab) {
+        const inside = `/var/opt/gitlab/backups/${old}-${g.name}_gitlab_backup.tar`;
+        await execIn(g.container, ['gitlab-backup', 'create', `BACKUP=${old}-${g.name}`, 'STRATEGY=copy', 'CRON=1']);
+        await docker(['cp', `${g.container}:${inside}`, path.join(dir, `gitlab-${g.name}.tar`)]);
+        await execIn(g.container, ['rm', '-f', inside]);
+      }
+      const gz = await new Promise<Buffer>((resolve, reject) => {
+        const child = spawn('docker', [
+          'exec',
+          stack.mongoPrimary!,
+          'sh',
+          '-c',
+          'mongodump --username="$KYTES_MONGO_ROOT_USERNAME" --password="$KYTES_MONGO_ROOT_PASSWORD" --db=rocketchat --archive --gzip',
+        ]);
+        const chunks: Buffer[] = [];
+        child.stdout.on('data', (d: Buffer) => chunks.push(d));
+        child.on('close', (code) =>
+          code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`mongodump ${code}`)),
+        );
+      });
+      fs.writeFileSync(path.join(dir, 'mongo-rocketchat.archive.gz'), gz);
+      const files = fs.readdirSync(dir).sort();
+      const manifest = {
+        ...v2,
+        formatVersion: 1,
+        id: old,
+        createdAt,
+        completedAt: createdAt,
+        gitlab: v2.gitlab.map((g) => ({
+          instance: g.instance,
+          container: g.container,
+          version: g.version,
+          archive: `gitlab-${g.instance}.tar`,
+          config: g.config,
+        })),
+        mongo: { ...v2.mongo!, archive: 'mongo-rocketchat.archive.gz', compression: undefined },
+        artifacts: files.map((f) => ({
+          file: f,
+          size: fs.statSync(path.join(dir, f)).size,
+          sha256: createHash('sha256')
+            .update(fs.readFileSync(path.join(dir, f)))
+            .digest('hex'),
+        })),
+      };
+      fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+      expect((await runOps(BIN, 'kytes-verify', [old], ENV)).status).toBe(0);
+      await psql(t, TEAM.database.name, 'DROP TABLE issues;\n');
+      await execIn(stack.mongoPrimary!, ['bash', '-c', 'echo lost >/data/db/fake/rocketchat/rocketchat_message.bson']);
+      const callsBefore = await calls(MAIN.container, 'gitlab');
+      const restore = await runOps(BIN, 'kytes-restore', [old], ENV);
+      expect({ status: restore.status, last: lastLine(restore.stderr) }).toEqual({
+        status: 0,
+        last: `kytes-restore: stack itops restored from backup ${old}`,
+      });
+      expect(await liveState(stack)).toEqual(before);
+      // GitLab's default decompression (no DECOMPRESS_CMD), and mongorestore --gzip.
+      expect((await calls(MAIN.container, 'gitlab')).slice(callsBefore.length)).toContain(
+        `gitlab-backup restore BACKUP=${old}-main | GITLAB_ASSUME_YES=1 COMPRESS_CMD= DECOMPRESS_CMD=`,
+      );
+      expect((await calls(stack.mongoPrimary!, 'mongo')).slice(-1)[0]).toContain(' --drop --archive --gzip ');
+      fs.rmSync(dir, { recursive: true });
+    });
+
     describe('refusals: a bad backup or a wrong target changes nothing', () => {
       const pristine = path.join(ROOT, 'pristine');
       const dir = () => path.join(BACKUPS, id);
@@ -430,23 +535,23 @@ describe('kytes-backup on a running stack', () => {
         [
           'tampered artifact (one byte flipped, same size)',
           async () => {
-            const f = path.join(dir(), 'gitlab-main.tar');
+            const f = path.join(dir(), 'gitlab-main.tar.zst');
             const b = fs.readFileSync(f);
             b[Math.floor(b.length / 2)] ^= 0xff;
             fs.writeFileSync(f, b);
           },
-          () => 'the backup does not verify: gitlab-main.tar: sha256 differs from the manifest (altered)',
+          () => 'the backup does not verify: gitlab-main.tar.zst: sha256 differs from the manifest (altered)',
           async () => undefined,
         ],
         [
           'truncated artifact',
           async () => {
-            const f = path.join(dir(), 'mongo-rocketchat.archive.gz');
+            const f = path.join(dir(), 'mongo-rocketchat.archive.zst');
             fs.truncateSync(f, fs.statSync(f).size - 100);
           },
           () => {
-            const size = manifestOf(id).artifacts.find((a) => a.file === 'mongo-rocketchat.archive.gz')!.size;
-            return `the backup does not verify: mongo-rocketchat.archive.gz: ${size - 100} bytes, the manifest says ${size} (truncated or altered)`;
+            const size = manifestOf(id).artifacts.find((a) => a.file === 'mongo-rocketchat.archive.zst')!.size;
+            return `the backup does not verify: mongo-rocketchat.archive.zst: ${size - 100} bytes, the manifest says ${size} (truncated or altered)`;
           },
           async () => undefined,
         ],
@@ -457,9 +562,9 @@ describe('kytes-backup on a running stack', () => {
           async () => undefined,
         ],
         [
-          'invalid manifest (format version 2)',
-          async () => editManifest((m) => (m.formatVersion = 2)),
-          () => 'the backup does not verify: formatVersion: must be 1, the format this Kytes reads',
+          'invalid manifest (format version 3)',
+          async () => editManifest((m) => (m.formatVersion = 3)),
+          () => 'the backup does not verify: formatVersion: must be 1 or 2, the formats this Kytes reads',
           async () => undefined,
         ],
         [
@@ -615,6 +720,9 @@ describe('kytes-backup on a running stack', () => {
         await execIn(MAIN.container, ['rm', '-f', '/tmp/fake-slow-backup']);
       }
       await expectNothingNewVerifies(finals);
+      // Killing Kytes leaves its gitlab-backup running inside the container.
+      const orphans = () => execIn(MAIN.container, ['sh', '-c', 'pgrep -f "gitlab-backup create BACKU[P]=" || true']);
+      expect(await orphans()).not.toBe('');
 
       await execIn(stack.mongoPrimary!, ['touch', '/tmp/fake-slow-dump']);
       try {
@@ -627,9 +735,11 @@ describe('kytes-backup on a running stack', () => {
       }
       await expectNothingNewVerifies(finals);
 
-      // The orphaned in-container processes may still run; the next backup does not care.
+      // The next backup stops the killed runs' gitlab-backup first (it would write into the same backup
+      // directory), then succeeds.
       const next = await runOps(BIN, 'kytes-backup', ['--no-offhost', '--no-prune'], ENV);
       expect(next.status).toBe(0);
+      expect(await orphans()).toBe('');
       const nextId = lastLine(next.stdout);
       expect(listing()).toEqual([...finals, nextId].sort());
       expect(fs.readdirSync(BACKUPS).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
@@ -648,7 +758,14 @@ describe('kytes-backup on a running stack', () => {
         const finals = listing();
         const run = runOps(BIN, 'kytes-backup', ['--no-offhost', '--no-prune'], ENV);
         await new Promise((r) => setTimeout(r, Math.floor(duration * fraction)));
-        process.kill(-run.child.pid!, 'SIGKILL');
+        // A run faster than the first may already be over (ESRCH): then it must have succeeded.
+        if (run.child.exitCode === null) {
+          try {
+            process.kill(-run.child.pid!, 'SIGKILL');
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+          }
+        }
         const killed = await run;
         const added = listing().filter((n) => !finals.includes(n));
         for (const n of added) expect((await runOps(BIN, 'kytes-verify', [n], ENV)).status).toBe(0);

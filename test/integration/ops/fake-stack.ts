@@ -165,7 +165,10 @@ head -c 400 /dev/urandom | base64 >/etc/gitlab/ssh_host_ed25519_key && chmod 060
 mkdir -p /var/opt/gitlab/git-data/repositories/group/project.git/objects
 head -c 200000 /dev/urandom >/var/opt/gitlab/git-data/repositories/group/project.git/objects/pack-1.pack
 echo 'ref: refs/heads/main' >/var/opt/gitlab/git-data/repositories/group/project.git/HEAD
-chown -R git:git /var/opt/gitlab/git-data`,
+chown -R git:git /var/opt/gitlab/git-data
+mkdir -p /var/opt/gitlab/gitlab-rails/uploads/@hashed/6b/86
+head -c 50000 /dev/urandom >/var/opt/gitlab/gitlab-rails/uploads/@hashed/6b/86/screenshot.png
+chown -R git:git /var/opt/gitlab/gitlab-rails/uploads`,
     ]);
   }
   await psql(t, 'postgres', 'CREATE ROLE kytes_it_reader NOLOGIN;\n');

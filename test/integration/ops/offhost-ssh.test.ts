@@ -1,9 +1,11 @@
+import { spawnSync } from 'child_process';
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { configSchema } from '../../../lib/config';
 import { deriveTopology } from '../../../lib/topology';
+import { installResticPasswordScript } from '../../../ops/backupOps';
 import type { Manifest } from '../../../ops/manifest';
 import { renderOpsScripts } from '../../../ops/scripts';
 import { IMAGES, requireImages, Sandbox } from '../helpers/docker';
@@ -143,9 +145,9 @@ describe('kytes-offhost-copy to user@host:/path (rsync over SSH, KYTES_OFFHOST_S
   it.each<[string, string, (dir: string) => void]>([
     [
       'one byte flipped (same size and time: only a checksum sees it)',
-      'gitlab-main.tar: FAILED',
+      'gitlab-main.tar.zst: FAILED',
       (dir) => {
-        const f = path.join(dir, 'gitlab-main.tar');
+        const f = path.join(dir, 'gitlab-main.tar.zst');
         const { mtime } = fs.statSync(f);
         const b = fs.readFileSync(f);
         b[Math.floor(b.length / 2)] ^= 0xff;
@@ -169,6 +171,57 @@ describe('kytes-offhost-copy to user@host:/path (rsync over SSH, KYTES_OFFHOST_S
         `kytes-offhost-copy: copied ${id} to ${OFFHOST}/${id} and verified it there\n`,
     });
     expectIdenticalCopy(id);
+  });
+
+  describe('to a restic repository over SFTP (restic:sftp:user@host:/path, same KYTES_OFFHOST_SSH)', () => {
+    const repo = path.join(ROOT, 'remote', 'restic');
+    const resticBin = path.join(ROOT, 'bin-restic');
+    const password = randomBytes(24).toString('base64url');
+
+    beforeAll(() => {
+      if (spawnSync('sh', ['-c', 'command -v restic']).status !== 0)
+        throw new Error('the restic SFTP test needs restic, which is not installed: apt-get install -y restic');
+      fs.mkdirSync(resticBin);
+      const scripts = renderOpsScripts(t, {
+        keepLast: 6,
+        keepDaily: 7,
+        keepWeekly: 4,
+        offHost: `restic:sftp:${USER}@127.0.0.1:${repo}`,
+        projectCommit: 'c0ffee2',
+        projectDirty: false,
+      });
+      for (const [name, content] of Object.entries(scripts))
+        fs.writeFileSync(path.join(resticBin, name), content, { mode: 0o755 });
+      const install = spawnSync('bash', ['-c', installResticPasswordScript(t)], { input: password, encoding: 'utf8' });
+      expect(install.status).toBe(0);
+    });
+    afterAll(() => fs.rmSync(path.dirname(t.ops.resticPasswordFile), { recursive: true, force: true }));
+
+    it('creates the repository on the SSH server, copies the backup as a snapshot, and kytes-verify reads it back', async () => {
+      const run = await runOps(resticBin, 'kytes-offhost-copy', [id], env);
+      expect({ status: run.status, stdout: run.stdout, last: lastLine(run.stderr) }).toEqual({
+        status: 0,
+        stdout: '',
+        last: expect.stringMatching(
+          new RegExp(
+            `^kytes-offhost-copy: copied ${id} to restic repository sftp:${USER}@127\\.0\\.0\\.1:${repo} as snapshot [0-9a-f]{8}$`,
+          ),
+        ),
+      });
+      expect(fs.existsSync(path.join(repo, 'config'))).toBe(true);
+      const verify = await runOps(resticBin, 'kytes-verify', [id], env);
+      expect({ status: verify.status, last: lastLine(verify.stderr) }).toEqual({
+        status: 0,
+        last: `kytes-verify: off-host copy of ${id} verified in sftp:${USER}@127.0.0.1:${repo}: repository check passed, every file of its snapshot matches`,
+      });
+      const again = await runOps(resticBin, 'kytes-offhost-copy', [id], env);
+      expect(lastLine(again.stderr)).toMatch(/already holds backup/);
+      expect(
+        [run.stdout, run.stderr, verify.stderr, fs.readFileSync(path.join(BACKUPS, 'invocations.jsonl'), 'utf8')].some(
+          (x) => x.includes(password),
+        ),
+      ).toBe(false);
+    });
   });
 
   describe('with the SSH server down', () => {

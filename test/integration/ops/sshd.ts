@@ -92,6 +92,8 @@ export async function startSshd(dir: string): Promise<ThrowawaySshd> {
       'PermitRootLogin prohibit-password',
       'UsePAM no',
       `AllowUsers ${user}`,
+      // For a `restic:sftp:` off-host repository.
+      'Subsystem sftp internal-sftp',
       '',
     ].join('\n'),
   );

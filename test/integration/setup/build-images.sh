@@ -11,7 +11,7 @@
 #      KYTES_REBUILD_IMAGES=1 rebuilds images that already exist (the caches are kept;
 #      delete $KYTES_CI_DIR/cache to refresh them).
 #      KYTES_DEBIAN_MIRROR / KYTES_DEBIAN_SECURITY_MIRROR override the mirrors read from apt.
-#      KYTES_SUITE (default bookworm) and KYTES_IMAGES (default all: base postgres nginx redis node).
+#      KYTES_SUITE (default bookworm) and KYTES_IMAGES (default all: base postgres nginx redis node acme).
 set -euo pipefail
 
 SUITE="${KYTES_SUITE:-bookworm}"
@@ -41,8 +41,9 @@ declare -A PKGS=(
   [nginx]="nginx"
   [redis]="redis-server"
   [node]="nodejs"
+  [acme]="certbot openssl pebble dnsmasq-base"
 )
-read -ra NAMES <<<"${KYTES_IMAGES:-base postgres nginx redis node}"
+read -ra NAMES <<<"${KYTES_IMAGES:-base postgres nginx redis node acme}"
 todo=()
 for n in "${NAMES[@]}"; do
   if [ "${KYTES_REBUILD_IMAGES:-0}" != 1 ] && docker image inspect "kytes-test/$n:$TAG" >/dev/null 2>&1; then
@@ -184,6 +185,14 @@ node --version >/dev/null
 SH
 )
 
+# acme: certbot as the certbot/certbot image runs it (ENTRYPOINT certbot, openssl beside it), plus the
+# ACME test server pebble and dnsmasq to resolve a stack's hostnames for it (tests override the entrypoint).
+SETUP[acme]=$(cat <<'SH'
+$APT_INSTALL certbot openssl pebble dnsmasq-base >/dev/null
+certbot --version && pebble -version 2>/dev/null || true
+SH
+)
+
 # The official postgres entrypoint contract, reduced to what kytes relies on.
 write_pg_entrypoint() {
   cat >"$1/usr/local/bin/kytes-pg-entrypoint" <<'SH'
@@ -268,6 +277,7 @@ import_image() { # $1 = name, $2 = rootfs
     node) ch+=(--change 'CMD ["node"]') ;;
     redis) ch+=(--change 'WORKDIR /data' --change 'VOLUME /data' --change 'USER redis' --change 'EXPOSE 6379'
       --change 'CMD ["redis-server", "--protected-mode", "no"]') ;;
+    acme) ch+=(--change 'ENTRYPOINT ["certbot"]' --change 'VOLUME /etc/letsencrypt /var/lib/letsencrypt') ;;
   esac
   tar -C "$root" --numeric-owner --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' -c . |
     docker import "${ch[@]}" - "$ref" >/dev/null
