@@ -2,8 +2,10 @@
 'use strict';
 /**
  * Stand-in mongodump / mongorestore (argv[2] says which), talking to the stand-in mongod with the
- * login they are given: mongodump --archive --gzip writes one database as a gzip'd archive on stdout,
- * mongorestore --archive --gzip --drop replaces the databases it holds (filtered by --nsInclude).
+ * login they are given: mongodump --archive writes one database as an archive on stdout (gzip'd with
+ * --gzip), mongorestore --archive --drop replaces the databases it holds (filtered by --nsInclude),
+ * gunzipping it with --gzip: as with the real tools, a plain archive read with --gzip fails, and so does
+ * a gzip'd one read without it.
  * Both refuse options they do not know, a failed login, and (mongodump with --readPreference=primary,
  * mongorestore always) a member that is not the primary.
  */
@@ -59,7 +61,7 @@ for (const a of process.argv.slice(3)) {
       fail(`unknown option ${flag}`);
   }
 }
-if (!o.archive || !o.gzip) fail('this stand-in only reads and writes --archive --gzip');
+if (!o.archive) fail('this stand-in only reads and writes --archive');
 const auth = o.user === undefined ? undefined : { user: o.user, pwd: o.password, db: o.authDb };
 function command(db, cmd) {
   const reply = requestSync(o.host, o.port, { db, cmd, auth });
@@ -73,7 +75,8 @@ if (tool === 'mongodump') {
   if (auth) command(o.authDb, { authenticate: 1, ...auth });
   if (o.readPreference === 'primary' && !primary()) fail('not primary and secondaryOk=false');
   const { collections } = command('admin', { kytesDump: o.db });
-  process.stdout.write(zlib.gzipSync(JSON.stringify({ format: 'kytes-standin-archive', db: o.db, collections })));
+  const archive = Buffer.from(JSON.stringify({ format: 'kytes-standin-archive', db: o.db, collections }));
+  process.stdout.write(o.gzip ? zlib.gzipSync(archive) : archive);
 } else if (tool === 'mongorestore') {
   if (!o.drop) fail('this stand-in restores with --drop only');
   if (auth) command(o.authDb, { authenticate: 1, ...auth });
@@ -83,11 +86,12 @@ if (tool === 'mongodump') {
   process.stdin.on('end', () => {
     let archive;
     try {
-      archive = JSON.parse(zlib.gunzipSync(Buffer.concat(chunks)).toString('utf8'));
+      const bytes = Buffer.concat(chunks);
+      archive = JSON.parse((o.gzip ? zlib.gunzipSync(bytes) : bytes).toString('utf8'));
     } catch (e) {
       fail(`archive: ${e.message}`);
     }
-    if (archive.format !== 'kytes-standin-archive') fail('not an archive of this stand-in');
+    if (archive?.format !== 'kytes-standin-archive') fail('stream or file does not appear to be a mongodump archive');
     const wanted = o.nsInclude ? new RegExp(`^${o.nsInclude.replace(/[.]/g, '\\.').replace(/\*/g, '.*')}$`) : /.*/;
     if (!wanted.test(`${archive.db}.x`)) return;
     command('admin', { kytesRestore: archive.db, collections: archive.collections });
