@@ -73,7 +73,7 @@ beforeAll(async () => {
         'kytes:mongo': JSON.stringify({ members: 3 }),
         'kytes:network': JSON.stringify({ subnet: `10.${230 + (randomBytes(1)[0] % 20)}.${randomBytes(1)[0]}.0/24` }),
       },
-      () => true,
+      (k) => k === 'kytes:masterSecret',
     ),
     'si',
   );
@@ -224,32 +224,11 @@ describe('MongoDB stand-in', () => {
     expect(await logs(name)).toContain(`permissions on ${m().keyfilePath} are too open`);
   });
 
-  it('runs the initiation script to a healthy replica set, refuses an alias that does not resolve, and a changed root password', async () => {
-    // Each member answers before the next step: replSetInitiate's quorum check does not wait for a member
-    // that is still starting (a refused connection fails it, as with mongod).
-    const start = async (index: number, alias?: string) => {
-      const name = `${m().members[index].container}${alias ? '-bad' : ''}`;
-      await run(index, name, alias);
-      await waitFor(
-        () =>
-          passes(name, [
-            'CMD',
-            'mongosh',
-            '--quiet',
-            '--port',
-            String(m().port),
-            '--eval',
-            'db.runCommand({ ping: 1 })',
-          ]),
-        {
-          timeoutMs: 20_000,
-          what: `${name} answering`,
-        },
-      );
-    };
-    const run = (index: number, name: string, alias?: string) =>
+  it('runs the initiation script to a healthy replica set: it waits for a member still starting, stops on an alias that never answers, and on a changed root password', async () => {
+    const memberName = (index: number, alias?: string) => `${m().members[index].container}${alias ? '-bad' : ''}`;
+    const run = (index: number, alias?: string) =>
       sandbox.run({
-        name,
+        name: memberName(index, alias),
         image: images.mongo,
         network: t.network.name,
         aliases: [alias ?? m().members[index].alias],
@@ -260,7 +239,16 @@ describe('MongoDB stand-in', () => {
           `mkdir -p /etc/mongo-keyfile && printf %s '${keyfile}' > ${m().keyfilePath} && chown 999:999 ${m().keyfilePath} && chmod 0400 ${m().keyfilePath} && exec mongo-entrypoint ${mongodCommand(m()).join(' ')}`,
         ],
       });
-    const initiate = (rootPassword: string) =>
+    const mongosh = (container: string, js: string) =>
+      execIn(container, ['mongosh', '--quiet', '--port', String(m().port), '--eval', js]);
+    const start = async (index: number, alias?: string) => {
+      await run(index, alias);
+      await waitFor(() => mongosh(memberName(index, alias), 'db.runCommand({ ping: 1 })').then(() => true), {
+        timeoutMs: 20_000,
+        what: `${memberName(index, alias)} answering`,
+      });
+    };
+    const initiate = (rootPassword: string, timeoutSeconds: number) =>
       docker(
         [
           'exec',
@@ -274,19 +262,39 @@ describe('MongoDB stand-in', () => {
           '-c',
           'exec mongosh --quiet --nodb --eval "$(cat)"',
         ],
-        { stdin: renderMongoInit(m(), 20) },
+        { stdin: renderMongoInit(m(), timeoutSeconds), timeoutMs: (timeoutSeconds + 30) * 1000 },
       );
-    // Member 2 answers under a wrong alias: the quorum check of the initiation cannot reach mongo-2.
+    const setName = async () => (await mongosh(m().members[0].container, 'print(db.hello().setName ?? "")')).trim();
     await start(0);
     await start(1);
     await start(2, 'mongo-two');
-    await expect(initiate(passwords.mongoRoot)).rejects.toThrow(
+    // What the script guards against, as mongod does it: replSetInitiate's quorum check gives up at once
+    // on a member that does not answer (here: its alias does not resolve).
+    const members = m().members.map((x, i) => ({ _id: i, host: x.host }));
+    await expect(
+      mongosh(
+        m().members[0].container,
+        `db.adminCommand({ replSetInitiate: { _id: '${m().replicaSet}', members: ${JSON.stringify(members)} } })`,
+      ),
+    ).rejects.toThrow(
       /quorum check failed because not all proposed set members responded affirmatively: mongo-2:27017/,
     );
-    await docker(['rm', '-f', '-v', `${m().members[2].container}-bad`]);
-    await start(2);
-    const out = await initiate(passwords.mongoRoot);
+    // The script waits for every member before initiating, and stops without initiating if one never answers.
+    await expect(initiate(passwords.mongoRoot, 8)).rejects.toThrow(/timed out waiting for mongo-2:27017 to answer/);
+    expect(await setName()).toBe('');
+    await docker(['rm', '-f', '-v', memberName(2, 'mongo-two')]);
+    // Member 2 starts only after the script is already waiting for it: the initiation succeeds.
+    const initiated = initiate(passwords.mongoRoot, 60);
+    await new Promise((r) => setTimeout(r, 3000));
+    await run(2);
+    const out = await initiated;
+    expect(out).toContain(
+      `initiating ${m().replicaSet} with ${m()
+        .members.map((x) => x.host)
+        .join(', ')}`,
+    );
     expect(out).toContain(`ready: ${m().replicaSet} primary ${m().members[0].host}`);
+    expect(await setName()).toBe(m().replicaSet);
     for (const mb of m().members) {
       await waitFor(() => passes(mb.container, mongoHealthcheck(m())), {
         timeoutMs: 20_000,
@@ -294,12 +302,12 @@ describe('MongoDB stand-in', () => {
       });
     }
     // Kept data, another root password: the script stops before touching users.
-    await expect(initiate('changed')).rejects.toThrow(/cannot authenticate as root on kept data/);
+    await expect(initiate('changed', 20)).rejects.toThrow(/cannot authenticate as root on kept data/);
   });
 
-  it('Rocket.Chat answers /livez only with the right MONGO_URL', async () => {
+  it('Rocket.Chat answers /livez only with the right MONGO_URL, and keeps a stored Site URL unless told to overwrite it', async () => {
     const rc = t.rocketchat!;
-    const run = (name: string, url: string) =>
+    const run = (name: string, url: string, env: Record<string, string> = {}) =>
       sandbox.run({
         name,
         image: images.rocketchat,
@@ -308,11 +316,27 @@ describe('MongoDB stand-in', () => {
           MONGO_URL: url,
           ROOT_URL: rc.rootUrl,
           PORT: String(rc.port),
-          INITIAL_USER: 'yes',
           ADMIN_USERNAME: 'admin',
           ADMIN_PASS: 'admin-pass',
+          ...env,
         },
       });
+    const healthy = (name: string) =>
+      waitFor(
+        async () => {
+          if ((await docker(['inspect', '-f', '{{.State.Running}}', name])).trim() !== 'true')
+            throw new GiveUp(await logs(name));
+          return passes(name, rocketchatHealthcheck(rc));
+        },
+        { timeoutMs: 30_000, what: `the Rocket.Chat stand-in ${name} healthy` },
+      );
+    /** The URL the server uses (its echo of any other path). */
+    const siteUrl = async (name: string) =>
+      (
+        JSON.parse(await execIn(name, ['curl', '-fsS', `http://127.0.0.1:${rc.port}/kytes/site`])) as {
+          rootUrl: string;
+        }
+      ).rootUrl;
     const good = `${rc.container}-ok`;
     const bad = `${rc.container}-badpw`;
     const wrongSet = `${rc.container}-badset`;
@@ -322,17 +346,24 @@ describe('MongoDB stand-in', () => {
       wrongSet,
       rocketchatMongoUrl(m(), passwords.mongoApp).replace(`replicaSet=${m().replicaSet}`, 'replicaSet=other'),
     );
-    await waitFor(
-      async () => {
-        if ((await docker(['inspect', '-f', '{{.State.Running}}', good])).trim() !== 'true')
-          throw new GiveUp(await logs(good));
-        return passes(good, rocketchatHealthcheck(rc));
-      },
-      { timeoutMs: 30_000, what: 'the Rocket.Chat stand-in healthy' },
-    );
+    await healthy(good);
     expect([await passes(bad, rocketchatHealthcheck(rc)), await passes(wrongSet, rocketchatHealthcheck(rc))]).toEqual([
       false,
       false,
     ]);
+    expect(await siteUrl(good)).toBe(rc.rootUrl);
+    // The URL changes (HTTPS): ROOT_URL alone does not change the stored Site_Url; OVERWRITE_SETTING_Site_Url does.
+    const moved = rc.rootUrl.replace(/^http:/, 'https:');
+    const stale = `${rc.container}-moved`;
+    const pinned = `${rc.container}-pinned`;
+    await run(stale, rocketchatMongoUrl(m(), passwords.mongoApp), { ROOT_URL: moved });
+    await healthy(stale);
+    expect(await siteUrl(stale)).toBe(rc.rootUrl);
+    await run(pinned, rocketchatMongoUrl(m(), passwords.mongoApp), {
+      ROOT_URL: moved,
+      OVERWRITE_SETTING_Site_Url: moved,
+    });
+    await healthy(pinned);
+    expect(await siteUrl(pinned)).toBe(moved);
   });
 });

@@ -6,7 +6,8 @@
  *   authSource, and checks it can read and write its database; after 30 s without success it exits 1
  *   (the container restarts), so `/livez` answering means the Mongo wiring works.
  * - Listens on PORT (default 3000); ROOT_URL must be an absolute URL.
- * - OVERWRITE_SETTING_<name> is written to rocketchat_settings at every start; as Rocket.Chat's
+ * - Site_Url is stored from ROOT_URL only when it is not stored yet, and is then what the server uses (the
+ *   echo's rootUrl); OVERWRITE_SETTING_<name> is written to rocketchat_settings at every start; as Rocket.Chat's
  *   server/startup/initialData.ts does, the administrator is created from ADMIN_PASS (ADMIN_USERNAME,
  *   default admin; ADMIN_NAME; ADMIN_EMAIL) only while no administrator exists, INITIAL_USER is a JSON user
  *   document (anything else is logged and ignored), and the oldest user becomes admin if none is.
@@ -33,6 +34,7 @@ const mongo = parseMongoUrl(env.MONGO_URL);
 const authSource = mongo.options.authSource || mongo.database;
 const replicaSet = mongo.options.replicaSet;
 let primary; // [host, port]
+let siteUrl; // the stored Site_Url setting, read at start-up
 
 async function discover() {
   const problems = [];
@@ -90,8 +92,10 @@ async function startup() {
   for (;;) {
     try {
       await discover();
-      await find('rocketchat_settings', { _id: 'Site_Url' });
-      await upsert('rocketchat_settings', { _id: 'Site_Url' }, { value: env.ROOT_URL });
+      // As SettingsRegistry.add: a setting is inserted with its default (Site_Url's is ROOT_URL) only when
+      // it is not stored yet; a stored value is kept, whatever ROOT_URL says now.
+      if ((await find('rocketchat_settings', { _id: 'Site_Url' })).length === 0)
+        await command({ insert: 'rocketchat_settings', documents: [{ _id: 'Site_Url', value: env.ROOT_URL }] });
       break;
     } catch (e) {
       if (Date.now() > deadline) die(`cannot use MongoDB at ${mongo.hosts.join(',')}: ${e.message}`);
@@ -101,6 +105,9 @@ async function startup() {
   for (const [k, v] of Object.entries(env)) {
     if (k.startsWith('OVERWRITE_SETTING_')) await upsert('rocketchat_settings', { _id: k.slice(18) }, { value: v });
   }
+  // The server then uses the stored Site_Url, not ROOT_URL (settings.watch('Site_Url') rewrites the runtime
+  // ROOT_URL and Meteor.absoluteUrl).
+  siteUrl = (await find('rocketchat_settings', { _id: 'Site_Url' }))[0].value;
   // As server/startup/initialData.ts: the administrator from ADMIN_PASS while no admin exists, then
   // INITIAL_USER as a JSON user document, then the oldest user made admin if there is still none.
   const isAdmin = (u) => (u.roles || []).includes('admin');
@@ -210,7 +217,7 @@ async function route(req, res, body) {
   }
   send(res, 200, {
     service: 'rocketchat',
-    rootUrl: env.ROOT_URL,
+    rootUrl: siteUrl,
     version: VERSION,
     hostname: os.hostname(),
     method: req.method,
@@ -237,6 +244,6 @@ startup().then(() => {
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
     );
   });
-  server.listen(port, '0.0.0.0', () => log(`listening on ${port}, ROOT_URL ${env.ROOT_URL}`));
+  server.listen(port, '0.0.0.0', () => log(`listening on ${port}, ROOT_URL ${env.ROOT_URL}, Site_Url ${siteUrl}`));
   for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
 });
