@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as net from 'net';
 import type { Topology } from '../../lib/topology';
+import { MANIFEST_FORMAT_VERSION } from '../../ops/manifest';
 import {
   AdminCredentials,
   allHealthy,
@@ -9,10 +10,14 @@ import {
   containers,
   dataSnapshot,
   expectedPostgresObjects,
+  expectedRedirects,
   expectedRoutes,
   postgresObjects,
+  redirects,
+  rocketchatSiteUrl,
   routes,
   signIns,
+  web,
 } from '../rehearsal/checks';
 import { writeData } from '../rehearsal/data';
 import type { Step } from '../rehearsal/deployer';
@@ -87,15 +92,39 @@ function sshBanner(port: number): Promise<string> {
 async function checkUp(r: Rehearsal, t: Topology, up: Result): Promise<void> {
   const cs = await allHealthy(t);
   expect(Object.keys(cs).sort()).toEqual(r.registeredNames(CONTAINER));
-  expect(await routes(t, cs)).toEqual(expectedRoutes(t));
+  const w = web(t, r.tlsCa);
+  expect(w.scheme).toBe(t.tls.mode === 'off' ? 'http' : 'https');
+  expect(await routes(t, cs, w)).toEqual(expectedRoutes(t, w));
+  if (t.nginx.https) expect(await redirects(t)).toEqual(expectedRedirects(t));
   expect(await postgresObjects(t)).toEqual(expectedPostgresObjects(t));
   const creds = up.outputs.adminCredentials as AdminCredentials;
-  const signed = await signIns(t, creds);
+  const signed = await signIns(t, creds, w);
   expect(Object.values(signed).every((s) => s === 200)).toBe(true);
+  if (t.rocketchat) expect(await rocketchatSiteUrl(t)).toBe(t.rocketchat.rootUrl);
   for (const g of t.gitlab) expect(await sshBanner(g.sshPort)).toMatch(/^SSH-2\.0-/);
   expect(fs.existsSync(`${t.ops.scriptsDir}/kytes-backup`)).toBe(true);
   expect(fs.readFileSync(t.ops.cronFile, 'utf8')).toContain(`${t.ops.scriptsDir}/kytes-backup`);
+  if (t.tls.host) {
+    expect(fs.existsSync(t.tls.host.script)).toBe(true);
+    expect(fs.readFileSync(t.tls.host.cronFile, 'utf8')).toContain(`${t.tls.host.script} renew`);
+  }
   expect(Object.keys(up.outputs)).toEqual(expect.arrayContaining(['adminCredentials', 'backups', 'urls']));
+}
+
+/** What a backup of the whole stack `t` must hold, verified, in today's format (zstd on the host). */
+function wholeStackBackup(t: Topology): Record<string, unknown> {
+  return {
+    verified: true,
+    formatVersion: MANIFEST_FORMAT_VERSION,
+    gitlab: instances(t),
+    // GitLab writes its task files uncompressed (COMPRESS_CMD=tee); the host compresses the archive.
+    gitlabCompression: ['zstd/none'],
+    mongo: t.mongo?.replicaSet ?? null,
+    mongoCompression: t.mongo ? 'zstd' : null,
+    uploads: Boolean(t.rocketchat),
+    postgres: true,
+    tls: t.tls.volume !== undefined,
+  };
 }
 
 /** Scenario (c)'s checks after a destroy. */
@@ -110,18 +139,14 @@ async function destroyAndCheck(r: Rehearsal, t: Topology, what: string): Promise
   expect(retained.map((s) => s.type)).toEqual(volumes.map(() => VOLUME));
   const predestroy = backupsLabelled(r.backupDir, 'predestroy');
   expect(predestroy).toHaveLength(predestroyBefore + 1);
-  expect(backupSummary(r.backupDir, predestroy[predestroy.length - 1])).toEqual({
-    verified: true,
-    gitlab: instances(t),
-    mongo: t.mongo?.replicaSet ?? null,
-    uploads: Boolean(t.rocketchat),
-    postgres: true,
-  });
+  expect(backupSummary(r.backupDir, predestroy[predestroy.length - 1])).toEqual(wholeStackBackup(t));
   expect(await containers(t)).toEqual({});
   expect(await networkExists(t)).toBe(false);
   expect(await existingVolumes(t)).toEqual(volumes);
   expect(r.stateOf(VOLUME)).toEqual([]);
   expect([fs.existsSync(t.ops.scriptsDir), fs.existsSync(t.ops.cronFile)]).toEqual([false, false]);
+  if (t.tls.host)
+    expect([fs.existsSync(t.tls.host.script), fs.existsSync(t.tls.host.cronFile)]).toEqual([false, false]);
 }
 
 beforeAll(() => requireImages([IMAGES.base, POSTGRES_IMAGE, IMAGES.nginx, IMAGES.redis, 'kytes-test/node:bookworm']));
@@ -154,7 +179,7 @@ describe('rehearsal of the dev stack', () => {
   });
 });
 
-describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo members, Docker host over SSH)', () => {
+describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo members, Docker host over SSH, HTTPS)', () => {
   let r: Rehearsal;
   let t: Topology;
   let creds: AdminCredentials;
@@ -163,7 +188,7 @@ describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo me
   beforeAll(async () => {
     r = await Rehearsal.create('prod', { ssh: true });
     t = r.topology();
-    expect([t.gitlab.length, t.mongo?.members.length, t.docker.kind]).toEqual([2, 3, 'ssh']);
+    expect([t.gitlab.length, t.mongo?.members.length, t.docker.kind, t.tls.mode]).toEqual([2, 3, 'ssh', 'files']);
   });
   afterAll(() => r?.cleanup());
 
@@ -175,7 +200,7 @@ describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo me
   });
 
   it('(b) data written everywhere is taken by an on-demand backup (kytes:backup.trigger)', async () => {
-    await timed('prod (b) write data', () => writeData(t, creds, 'b'));
+    await timed('prod (b) write data', () => writeData(t, creds, 'b', web(t, r.tlsCa)));
     r.config['kytes:backup'] = { ...(r.config['kytes:backup'] as object), trigger: 'rehearsal-b' };
     const up = await timed('prod (b) up with backup.trigger', () => r.up());
     expect(plan(r, up.steps)).toEqual({
@@ -187,13 +212,7 @@ describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo me
     });
     const id = (up.outputs.backups as { lastOnDemandBackup: string }).lastOnDemandBackup;
     expect(backupsLabelled(r.backupDir, 'ondemand')).toEqual([id]);
-    expect(backupSummary(r.backupDir, id)).toEqual({
-      verified: true,
-      gitlab: instances(t),
-      mongo: 'rs0',
-      uploads: true,
-      postgres: true,
-    });
+    expect(backupSummary(r.backupDir, id)).toEqual(wholeStackBackup(t));
     expect(fs.readdirSync(`${r.offHostDir}`)).toContain(id);
     snapshot = await dataSnapshot(t);
     expect(snapshot.mongo).toContain('hello from the rehearsal b');
@@ -231,9 +250,11 @@ describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo me
     expect(p1.create.filter((n) => !LAB.test(n))).toEqual([]);
     expect(p1.create).toContain('gitlab-lab-container');
     expect([p1.delete, p1.retain]).toEqual([[], []]);
-    // Replaced: only nginx (its config lists the hostnames). In place: only Commands whose scripts or
-    // stdin list the instances (setup SQL, ops scripts, backup guards).
-    expect(p1.replace).toEqual(['nginx-container']);
+    // Replaced: nginx (its config lists the hostnames) and, with HTTPS, the `kytes-tls prepare` step (its
+    // trigger is the script, which lists them too). In place: only Commands whose scripts or stdin list the
+    // instances (setup SQL, ops scripts, backup and upgrade guards, the TLS script).
+    const replaced = ['nginx-container', ...(t.tls.host ? ['tls-prepare'] : [])];
+    expect(p1.replace).toEqual(replaced);
     expect(added.steps.filter((s) => s.op === 'update' && !s.type.startsWith('command:'))).toEqual([]);
     const withLab = await ids(t3);
     for (const [name, id] of Object.entries(before))
@@ -247,7 +268,7 @@ describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo me
     console.log(`removing it: ${JSON.stringify(plan(r, removed.steps))}`);
     const p2 = plan(r, removed.steps);
     expect(p2.create).toEqual([]);
-    expect(p2.replace).toEqual(['nginx-container']);
+    expect(p2.replace).toEqual(replaced);
     expect([...p2.delete, ...p2.retain].filter((n) => !LAB.test(n))).toEqual([]);
     expect(p2.delete).toContain('gitlab-lab-container');
     expect(removed.steps.filter((s) => s.op === 'retain').map((s) => s.type)).toEqual(
@@ -256,10 +277,7 @@ describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo me
     expect(removed.steps.filter((s) => s.op === 'update' && !s.type.startsWith('command:'))).toEqual([]);
     const decommission = backupsLabelled(r.backupDir, 'decommission');
     expect(decommission).toHaveLength(decommissionBefore + 1);
-    expect(backupSummary(r.backupDir, decommission[decommission.length - 1])).toMatchObject({
-      verified: true,
-      gitlab: instances(t3),
-    });
+    expect(backupSummary(r.backupDir, decommission[decommission.length - 1])).toEqual(wholeStackBackup(t3));
     const after = await ids(t);
     for (const [name, id] of Object.entries(before))
       if (name !== t.nginx.container) expect([name, after[name]]).toEqual([name, id]);

@@ -1,8 +1,10 @@
 import * as fs from 'fs';
 import * as http from 'http';
+import * as https from 'https';
 import * as path from 'path';
 import { GITLAB_PG_EXTENSIONS } from '../../lib/postgres-setup';
 import type { Topology } from '../../lib/topology';
+import type { Manifest } from '../../ops/manifest';
 import { get } from '../integration/fixtures/nginx/http-client';
 import { docker, execIn, waitFor } from '../integration/helpers/docker';
 import { databaseChecksum, psql, treeChecksum } from '../integration/ops/fake-stack';
@@ -53,18 +55,82 @@ interface Echo {
   headers: Record<string, string>;
 }
 
+export interface Reply {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/**
+ * How a user's browser reaches the stack: nginx's published HTTPS port when it terminates TLS (SNI and Host
+ * set to the hostname, the chain verified against the test CA that signed it, no other root), else its
+ * published HTTP port. No connection reuse, bounded in time.
+ */
+export interface Web {
+  readonly scheme: 'http' | 'https';
+  /** The host port requests go to. */
+  readonly port: number;
+  request(
+    host: string,
+    method: 'GET' | 'POST',
+    p: string,
+    body?: string,
+    headers?: Record<string, string>,
+  ): Promise<Reply>;
+}
+
+export function web(t: Topology, ca?: string): Web {
+  const tls = t.nginx.https;
+  if (tls && !ca) throw new Error('rehearsal: the stack serves HTTPS; give the CA that signed its certificates');
+  const port = tls ? tls.publishedPort : t.nginx.publishedPort;
+  return {
+    scheme: tls ? 'https' : 'http',
+    port,
+    request: (host, method, p, body, headers = {}) =>
+      new Promise<Reply>((resolve, reject) => {
+        const options: https.RequestOptions = {
+          host: '127.0.0.1',
+          port,
+          path: p,
+          method,
+          agent: false,
+          timeout: 15_000,
+          headers: {
+            ...headers,
+            host: `${host}:${port}`,
+            ...(body === undefined ? {} : { 'content-length': Buffer.byteLength(body) }),
+          },
+          ...(tls ? { servername: host, ca } : {}),
+        };
+        const req = (tls ? https : http).request(options, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+        });
+        req.on('timeout', () => req.destroy(new Error(`${method} ${host}${p} timed out`)));
+        req.on('error', reject);
+        req.end(body);
+      }),
+  };
+}
+
+const PROBE = '/kytes/rehearsal?probe=1';
+
 /**
  * A request per nginx server through the published port: it must reach the container the topology names
  * for that hostname (the answer comes from that container's address) with the forwarding headers.
  */
-export async function routes(t: Topology, cs: Record<string, ContainerInfo>): Promise<Record<string, unknown>[]> {
-  const port = t.nginx.publishedPort;
+export async function routes(
+  t: Topology,
+  cs: Record<string, ContainerInfo>,
+  w: Web,
+): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
   for (const s of t.nginx.servers) {
     const target =
       s.kind === 'rocketchat' ? t.rocketchat!.container : t.gitlab.find((g) => g.name === s.name)!.container;
-    const uri = '/kytes/rehearsal?probe=1';
-    const reply = await get(port, `${s.serverName}:${port}`, uri, { 'X-Forwarded-For': '203.0.113.7' });
+    const reply = await w.request(s.serverName, 'GET', PROBE, undefined, { 'X-Forwarded-For': '203.0.113.7' });
     if (reply.status !== 200) throw new Error(`${s.serverName}: HTTP ${reply.status} ${reply.body.slice(0, 200)}`);
     const e = JSON.parse(reply.body) as Echo;
     out.push({
@@ -86,8 +152,7 @@ export async function routes(t: Topology, cs: Record<string, ContainerInfo>): Pr
 }
 
 /** What `routes` must return for the topology. */
-export function expectedRoutes(t: Topology): Record<string, unknown>[] {
-  const port = t.nginx.publishedPort;
+export function expectedRoutes(t: Topology, w: Web): Record<string, unknown>[] {
   return t.nginx.servers.map((s) => {
     const g = t.gitlab.find((x) => x.name === s.name && s.kind === 'gitlab');
     return {
@@ -96,8 +161,8 @@ export function expectedRoutes(t: Topology): Record<string, unknown>[] {
       expectedContainer: g ? g.container : t.rocketchat!.container,
       service: s.kind,
       url: g ? g.externalUrl : t.rocketchat!.rootUrl,
-      path: '/kytes/rehearsal?probe=1',
-      host: `${s.serverName}:${port}`,
+      path: PROBE,
+      host: `${s.serverName}:${w.port}`,
       forwardedHost: s.serverName,
       forwardedProto: t.nginx.publicScheme,
       forwardedPort: String(t.nginx.publicPort),
@@ -105,6 +170,29 @@ export function expectedRoutes(t: Topology): Record<string, unknown>[] {
       ...(g ? { sshClone: g.sshCloneHost } : {}),
     };
   });
+}
+
+/**
+ * On a stack that serves HTTPS, what plain HTTP answers for each hostname: status and Location. Expected:
+ * a 308 to the same path on the hostname's https:// URL (its external URL).
+ */
+export async function redirects(t: Topology): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const s of t.nginx.servers) {
+    const reply = await get(t.nginx.publishedPort, `${s.serverName}:${t.nginx.publishedPort}`, PROBE);
+    out[s.serverName] = `${reply.status} ${String(reply.headers.location)}`;
+  }
+  return out;
+}
+
+export function expectedRedirects(t: Topology): Record<string, string> {
+  return Object.fromEntries(
+    t.nginx.servers.map((s) => {
+      const g = t.gitlab.find((x) => x.name === s.name && s.kind === 'gitlab');
+      const url = new URL(g ? g.externalUrl : t.rocketchat!.rootUrl);
+      return [s.serverName, `308 ${url.origin}${PROBE}`];
+    }),
+  );
 }
 
 /** Per GitLab instance: its login role, the database it owns, and the extensions in it. */
@@ -137,41 +225,14 @@ export function expectedPostgresObjects(t: Topology): Record<string, unknown>[] 
   }));
 }
 
-/** POST with a body, no connection reuse. */
-export function post(port: number, host: string, p: string, body: string, headers: Record<string, string> = {}) {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: p,
-        method: 'POST',
-        agent: false,
-        timeout: 15_000,
-        headers: { ...headers, host, 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`POST ${host}${p} timed out`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /** Signs in to each GitLab instance as root and to Rocket.Chat as the administrator, through nginx. */
-export async function signIns(t: Topology, credentials: AdminCredentials): Promise<Record<string, number>> {
-  const port = t.nginx.publishedPort;
+export async function signIns(t: Topology, credentials: AdminCredentials, w: Web): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const g of t.gitlab) {
     const c = credentials.gitlab[g.name];
     const form = `grant_type=password&username=${encodeURIComponent(c.username)}&password=${encodeURIComponent(c.password)}`;
     out[`gitlab ${g.name}`] = (
-      await post(port, `${g.hostname}:${port}`, '/oauth/token', form, {
+      await w.request(g.hostname, 'POST', '/oauth/token', form, {
         'content-type': 'application/x-www-form-urlencoded',
       })
     ).status;
@@ -179,9 +240,7 @@ export async function signIns(t: Topology, credentials: AdminCredentials): Promi
   if (t.rocketchat && credentials.rocketchat) {
     const body = JSON.stringify({ user: credentials.rocketchat.username, password: credentials.rocketchat.password });
     out.rocketchat = (
-      await post(port, `${t.rocketchat.hostname}:${port}`, '/api/v1/login', body, {
-        'content-type': 'application/json',
-      })
+      await w.request(t.rocketchat.hostname, 'POST', '/api/v1/login', body, { 'content-type': 'application/json' })
     ).status;
   }
   return out;
@@ -241,7 +300,18 @@ export async function dataSnapshot(t: Topology): Promise<Record<string, string>>
     );
     snap.uploads = await treeChecksum(t.rocketchat.container, t.rocketchat.uploads.containerPath);
   }
+  // The TLS volume (copies of the host's certificate files): read where nginx mounts it.
+  if (t.tls.volume) snap.tls = await treeChecksum(t.nginx.container, t.tls.volume.containerPath);
   return snap;
+}
+
+/** The Site URL Rocket.Chat uses (its stored `Site_Url` setting, which overrides ROOT_URL once set). */
+export async function rocketchatSiteUrl(t: Topology): Promise<string> {
+  const out = await mongoEval(
+    await mongoPrimary(t),
+    `print(JSON.stringify(db.getSiblingDB('${t.mongo!.appDatabase}').rocketchat_settings.findOne({ _id: 'Site_Url' })))`,
+  );
+  return (JSON.parse(out) as { value: string }).value;
 }
 
 /** Backups in the backup dir whose id ends with `-<label>`, newest last. */
@@ -254,19 +324,18 @@ export function backupsLabelled(dir: string, label: string): string[] {
     : [];
 }
 
-/** A backup's verified marker and what its manifest says it holds. */
+/** A backup's verified marker and what its manifest says it holds, and how its archives are compressed. */
 export function backupSummary(dir: string, id: string): Record<string, unknown> {
-  const m = JSON.parse(fs.readFileSync(path.join(dir, id, 'manifest.json'), 'utf8')) as {
-    gitlab: { instance: string; version: string }[];
-    mongo: { replicaSet: string } | null;
-    rocketchatUploads: unknown;
-    postgres: unknown;
-  };
+  const m = JSON.parse(fs.readFileSync(path.join(dir, id, 'manifest.json'), 'utf8')) as Manifest;
   return {
     verified: fs.existsSync(path.join(dir, id, 'verified')),
+    formatVersion: m.formatVersion,
     gitlab: m.gitlab.map((g) => `${g.instance}@${g.version}`).sort(),
+    gitlabCompression: [...new Set(m.gitlab.map((g) => `${g.archiveCompression}/${g.innerCompression}`))],
     mongo: m.mongo?.replicaSet ?? null,
+    mongoCompression: m.mongo?.compression ?? null,
     uploads: m.rocketchatUploads !== null,
     postgres: m.postgres !== null,
+    tls: Boolean(m.tls),
   };
 }

@@ -1,15 +1,15 @@
 import { randomBytes } from 'crypto';
 import type { Topology } from '../../lib/topology';
 import { execIn } from '../integration/helpers/docker';
-import { AdminCredentials, mongoEval, mongoPrimary, post } from './checks';
+import { AdminCredentials, mongoEval, mongoPrimary, Web } from './checks';
 
 /**
  * Data a user would have written by the time of a backup, through the stack's own paths: rows in each
- * GitLab database with the credentials GitLab itself holds, a repository and a config file in its volumes,
- * a Rocket.Chat message through its API (stored in MongoDB), a document written to MongoDB as root, and an
- * upload in the Rocket.Chat volume.
+ * GitLab database with the credentials GitLab itself holds, a repository, an upload and a config file in
+ * its volumes, a Rocket.Chat message through its API (stored in MongoDB), a document written to MongoDB as
+ * root, and an upload in the Rocket.Chat volume.
  */
-export async function writeData(t: Topology, credentials: AdminCredentials, tag: string): Promise<void> {
+export async function writeData(t: Topology, credentials: AdminCredentials, tag: string, w: Web): Promise<void> {
   for (const g of t.gitlab) {
     await execIn(
       g.container,
@@ -33,33 +33,30 @@ mkdir -p "$repo/objects/pack"
 head -c 150000 /dev/urandom >"$repo/objects/pack/pack-${tag}.pack"
 echo 'ref: refs/heads/main' >"$repo/HEAD"
 chown -R git:git /var/opt/gitlab/git-data/repositories/rehearsal
+uploads=/var/opt/gitlab/gitlab-rails/uploads/rehearsal
+mkdir -p "$uploads"
+head -c 60000 /dev/urandom >"$uploads/${tag}.png"
+chown -R git:git "$uploads"
 printf '%s\\n' '# written by the rehearsal (${tag})' >>/etc/gitlab/gitlab.rb`,
     ]);
   }
   if (t.rocketchat && t.mongo && credentials.rocketchat) {
-    const port = t.nginx.publishedPort;
-    const host = `${t.rocketchat.hostname}:${port}`;
-    const login = await post(
-      port,
+    const host = t.rocketchat.hostname;
+    const login = await w.request(
       host,
+      'POST',
       '/api/v1/login',
       JSON.stringify({ user: credentials.rocketchat.username, password: credentials.rocketchat.password }),
-      {
-        'content-type': 'application/json',
-      },
+      { 'content-type': 'application/json' },
     );
     if (login.status !== 200) throw new Error(`Rocket.Chat login: ${login.status} ${login.body}`);
     const { userId, authToken } = (JSON.parse(login.body) as { data: { userId: string; authToken: string } }).data;
-    const sent = await post(
-      port,
+    const sent = await w.request(
       host,
+      'POST',
       '/api/v1/chat.postMessage',
       JSON.stringify({ channel: '#general', text: `hello from the rehearsal ${tag}` }),
-      {
-        'content-type': 'application/json',
-        'x-user-id': userId,
-        'x-auth-token': authToken,
-      },
+      { 'content-type': 'application/json', 'x-user-id': userId, 'x-auth-token': authToken },
     );
     if (sent.status !== 200) throw new Error(`Rocket.Chat postMessage: ${sent.status} ${sent.body}`);
     const doc = JSON.stringify({ tag, blob: randomBytes(2000).toString('base64') });

@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { parseConfig } from '../../lib/config';
 import { deriveTopology, Topology } from '../../lib/topology';
+import { TestCa } from '../helpers/certs';
 import { flattenConfig, ROOT } from '../helpers/program';
 import { Deployer, StateStore, Step } from './deployer';
 import { Engine, privateDir } from './engine';
@@ -106,6 +107,8 @@ export class Rehearsal {
   private standins?: StandIns;
   private readonly secret = randomBytes(36).toString('base64');
   private ssh?: SshDockerHost;
+  /** The CA that signed the stack's certificates (PEM), when the rehearsed stack serves HTTPS. */
+  tlsCa?: string;
   private lock?: ChildProcess;
 
   private constructor(
@@ -139,10 +142,9 @@ export class Rehearsal {
     c['kytes:prefix'] = r.prefix;
     if (opts.ssh) {
       r.ssh = await sshDockerHost(path.join(r.dir, 'ssh'));
-      r.env = { ...r.env, ...r.ssh.env };
-      // The host key pinned in the config where it can be (kytes:docker.hostKey), else in ssh's options.
+      // The operator's key given with -i and the host key pinned: nothing else (no agent, no ~/.ssh/config)
+      // lets ssh in, so every path that reaches the host must carry Kytes' own ssh arguments.
       c['kytes:docker'] = { host: r.ssh.dockerHost, sshOpts: ['-i', r.ssh.identity], hostKey: r.ssh.hostKey };
-      if (!r.accepts('kytes:docker.hostKey')) c['kytes:docker'] = { host: r.ssh.dockerHost, sshOpts: r.ssh.sshOpts };
     } else {
       c['kytes:docker'] = { host: 'unix:///var/run/docker.sock' };
     }
@@ -159,26 +161,38 @@ export class Rehearsal {
       schedule: '0 0 1 1 *',
       ...(backup.offHost !== undefined ? { offHost: r.offHostDir } : {}),
     };
-    // No ACME directory can be reached here and the route checks speak plain HTTP: a stack file asking for
-    // HTTPS is rehearsed without it (said in the log).
     const tls = c['kytes:tls'] as { mode?: string } | undefined;
     if (tls?.mode !== undefined && tls.mode !== 'off') {
-      c['kytes:tls'] = { mode: 'off' };
-      r.log(`kytes:tls: mode ${tls.mode} of the stack file turned off for the rehearsal`);
+      c['kytes:proxy'] = { ...obj('kytes:proxy'), httpsPort: await freePort() };
+      c['kytes:tls'] = r.certificateFiles(String(c['kytes:domain']));
+      r.log(`kytes:tls: mode ${tls.mode} of the stack file rehearsed as files mode with certificates of a test CA`);
     }
     c['kytes:network'] = { ...obj('kytes:network'), subnet: await r.freeSubnet() };
     // Pinned names a crashed rehearsal may have left on test images.
     await StandIns.untagPinned(await r.harnessEngine(), StandIns.pinnedNames(r.images()));
   }
 
-  /** Whether the config schema takes `key` (a config written for another version of Kytes would not). */
-  private accepts(key: string): boolean {
+  /**
+   * HTTPS for a stack file that asks for it: `files` mode with a certificate for `*.<domain>` and `<domain>`,
+   * signed by a test CA (openssl), as files on the Docker host (this machine) in the run's directory, so the
+   * whole path of host files is rehearsed: `kytes-tls prepare` checks and copies them into the retained TLS
+   * volume, nginx serves them on the HTTPS port and redirects HTTP. ACME itself cannot be: no ACME server
+   * here can resolve the stack's names (tls-acme.test.ts runs it against pebble with its own DNS).
+   */
+  private certificateFiles(domain: string): Record<string, unknown> {
+    const ca = new TestCa('Kytes Rehearsal CA');
     try {
-      parseConfig(this.flatConfig(), (k) => k === 'kytes:masterSecret');
-      return true;
-    } catch (e) {
-      if (String(e).includes(key.split('.').pop()!)) return false;
-      throw e;
+      const leaf = ca.leaf({ names: [`*.${domain}`, domain] });
+      const dir = path.join(this.dir, 'tls');
+      fs.mkdirSync(dir, { mode: 0o700 });
+      const certificateFile = path.join(dir, 'fullchain.pem');
+      const keyFile = path.join(dir, 'privkey.pem');
+      fs.writeFileSync(certificateFile, leaf.chainPem, { mode: 0o644 });
+      fs.writeFileSync(keyFile, leaf.keyPem, { mode: 0o600 });
+      this.tlsCa = ca.certPem;
+      return { mode: 'files', certificates: [{ certificateFile, keyFile }] };
+    } finally {
+      ca.remove();
     }
   }
 
