@@ -1,41 +1,21 @@
 import { spawn } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { Context, onlyKnown, ResourceKind, ResourceState } from './types';
 
 /**
- * `command:local:Command` and `command:remote:Command` as pulumi-command 1.2.1 runs them
- * (provider/pkg/provider/{local,remote}/commandOutputs.go, commandController.go):
+ * `command:local:Command` as pulumi-command 1.2.1 runs it (provider/pkg/provider/local/commandOutputs.go,
+ * commandController.go). Kytes registers no `command:remote:Command` (every host command is a local
+ * Command whose interpreter is ssh, lib/connection.ts), so that type is not here and would fail the run.
  * - create runs `create`; an update (any changed input but `triggers`) runs `update`, else `create`
  *   again, keeping the previous stdout/stderr; a changed `triggers` replaces; delete runs the `delete`
  *   stored in state, with the inputs stored in state;
  * - local: `interpreter` (default /bin/sh -c) + the command, in `dir` (default: the directory pulumi runs
  *   in), with the environment of the pulumi process plus `environment`, `stdin` when not empty, and
  *   PULUMI_COMMAND_STDOUT/STDERR of the previous run unless `addPreviousOutputInEnv` is false;
- * - remote: the command string over SSH (OpenSSH here, Go's x/crypto/ssh there) to connection.host:port as
- *   connection.user (default root), authenticated by `privateKey` and/or the ssh-agent at agentSocketPath or
- *   $SSH_AUTH_SOCK, checking `hostKey` when given and accepting any host key otherwise;
  * - a failure is `<error>: running "<command>":\n<output>` (the command string and its whole output);
  *   stdout and stderr are kept with their last newline trimmed.
  */
 const COMMON = ['create', 'update', 'delete', 'triggers', 'stdin', 'logging', 'environment', 'addPreviousOutputInEnv'];
 const LOCAL = [...COMMON, 'interpreter', 'dir', 'assetPaths', 'archivePaths'];
-const REMOTE = [...COMMON, 'connection'];
-const CONNECTION = [
-  'host',
-  'port',
-  'user',
-  'privateKey',
-  'agentSocketPath',
-  'hostKey',
-  'dialErrorLimit',
-  'perDialTimeout',
-  'password',
-  'privateKeyPassword',
-  'proxy',
-];
-
 interface Run {
   readonly stdout: string;
   readonly stderr: string;
@@ -111,62 +91,13 @@ async function runLocal(ctx: Context, name: string, command: string, inputs: Rec
   });
 }
 
-async function runRemote(ctx: Context, name: string, command: string, inputs: Record<string, unknown>) {
-  const c = (inputs.connection ?? {}) as Record<string, unknown>;
-  const env = (inputs.environment as Record<string, string>) ?? {};
-  if (Object.keys(env).length > 0) {
-    // pulumi-command sends each with Setenv and fails when sshd refuses it (AcceptEnv); whether a given
-    // host accepts it cannot be known here.
-    throw new Error('rehearsal: a remote Command with `environment` depends on the host sshd AcceptEnv; not supported');
-  }
-  if (c.password !== undefined || c.privateKeyPassword !== undefined || c.proxy !== undefined) {
-    throw new Error('rehearsal: remote connections by password or through a proxy are not supported');
-  }
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kytes-rehearsal-ssh-'));
-  try {
-    const args = [
-      '-F',
-      '/dev/null',
-      '-T',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      `ConnectTimeout=${Number(c.perDialTimeout ?? 15)}`,
-    ];
-    args.push('-p', String(c.port ?? 22), '-l', String(c.user ?? 'root'));
-    if (c.privateKey !== undefined) {
-      const key = path.join(tmp, 'key');
-      fs.writeFileSync(key, String(c.privateKey).replace(/\n?$/, '\n'), { mode: 0o600 });
-      args.push('-i', key);
-    }
-    if (c.hostKey !== undefined) {
-      const known = path.join(tmp, 'known_hosts');
-      const hostField = Number(c.port ?? 22) === 22 ? String(c.host) : `[${String(c.host)}]:${Number(c.port)}`;
-      fs.writeFileSync(known, `${hostField} ${String(c.hostKey)}\n`);
-      args.push('-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${known}`);
-    } else {
-      args.push('-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR');
-    }
-    const agent = c.agentSocketPath ?? ctx.env.SSH_AUTH_SOCK;
-    const sshEnv: NodeJS.ProcessEnv = { PATH: ctx.env.PATH, ...(agent ? { SSH_AUTH_SOCK: String(agent) } : {}) };
-    return await exec(ctx, name, inputs.logging, 'ssh', [...args, '--', String(c.host), command], {
-      env: sshEnv,
-      stdin: inputs.stdin as string | undefined,
-      shown: command,
-    });
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-}
-
-function commandKind(fields: readonly string[], remote: boolean): ResourceKind {
+function commandKind(fields: readonly string[]): ResourceKind {
   const run = (ctx: Context, name: string, command: string, inputs: Record<string, unknown>, previous?: Run) =>
-    remote ? runRemote(ctx, name, command, inputs) : runLocal(ctx, name, command, inputs, previous);
+    runLocal(ctx, name, command, inputs, previous);
   return {
     outputsFollowInputSecrets: true,
     validate(inputs) {
-      onlyKnown(remote ? 'a command.remote.Command' : 'a command.local.Command', inputs, fields);
-      if (remote) onlyKnown('command.remote.Command connection', inputs.connection, CONNECTION);
+      onlyKnown('a command.local.Command', inputs, fields);
       if (inputs.assetPaths !== undefined || inputs.archivePaths !== undefined) {
         throw new Error('rehearsal: assetPaths/archivePaths are not translated');
       }
@@ -194,5 +125,4 @@ function commandKind(fields: readonly string[], remote: boolean): ResourceKind {
   };
 }
 
-export const localCommandKind = commandKind(LOCAL, false);
-export const remoteCommandKind = commandKind(REMOTE, true);
+export const localCommandKind = commandKind(LOCAL);

@@ -1,4 +1,4 @@
-import { localCommandKind, remoteCommandKind } from './command';
+import { localCommandKind } from './command';
 import { containerKind } from './container';
 import { dockerProviderKind, networkKind, remoteImageKind, volumeKind } from './docker';
 import { randomPasswordKind } from './random';
@@ -13,5 +13,4 @@ export const KINDS: Readonly<Record<string, ResourceKind>> = {
   'docker:index/container:Container': containerKind,
   'random:index/randomPassword:RandomPassword': randomPasswordKind,
   'command:local:Command': localCommandKind,
-  'command:remote:Command': remoteCommandKind,
 };
