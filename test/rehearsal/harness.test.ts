@@ -198,6 +198,45 @@ describe('the container translation table', () => {
     ]);
   });
 
+  it.each(['dev', 'prod (files)'])(
+    '%s: nginx runs the config of its own volume, mounted read-only, which a local Command writes and reloads',
+    (stack) => {
+      const rs = custom(stacks[stack]);
+      const volume = rs.find((r) => r.type === 'docker:index/volume:Volume' && r.name.endsWith('-nginx-config'));
+      const step = rs.find((r) => r.name.endsWith('-nginx-apply-config'));
+      if (!volume || !step) throw new Error('no nginx config volume or apply-config step');
+      const volumeName = String((unwrap(volume.inputs) as { name: string }).name);
+      const nginx = containerOf(stack, 'nginx');
+      const spec = containerSpec(newEngine, nginx.inputs);
+      expect(spec.config.Cmd).toEqual(['nginx', '-c', '/etc/nginx/kytes/nginx.conf', '-g', 'daemon off;']);
+      expect(spec.config.Volumes).toHaveProperty(['/etc/nginx/kytes']);
+      expect(spec.host.Binds).toContain(`${volumeName}:/etc/nginx/kytes:ro`);
+      // The config is no longer an upload: the container serves what the step wrote.
+      expect(spec.uploads.map((u) => u.name)).not.toContain('/etc/nginx/kytes/nginx.conf');
+
+      // The step: a local Command the harness runs (create, with the config on stdin); a changed config
+      // is an update, which re-runs create in place (pulumi-command without `update`), never a replacement.
+      expect(step.type).toBe('command:local:Command');
+      const inputs = unwrap(step.inputs) as Record<string, unknown>;
+      expect(() => KINDS[step.type].validate(inputs)).not.toThrow();
+      expect(
+        Object.keys(inputs)
+          .filter((k) => inputs[k] !== undefined)
+          .sort(),
+      ).toEqual(['addPreviousOutputInEnv', 'create', 'interpreter', 'logging', 'stdin']);
+      expect(String(inputs.stdin)).toContain('server_name');
+      // Shell words, quoted once locally and once more inside ssh's `bash -c '…'` on an ssh:// host.
+      const create = String(inputs.create);
+      expect(create).toContain(`${volumeName}:/etc/nginx/kytes`);
+      expect(create).toMatch(/nginx\W+-t\W+-q\W+-c\W+\/etc\/nginx\/kytes\/\.nginx\.conf\.new/);
+      expect(create).toMatch(/nginx\W+-c\W+\/etc\/nginx\/kytes\/nginx\.conf\W+-s\W+reload/);
+      expect(['stdin', 'create'].map((k) => KINDS[step.type].effect(k))).toEqual(['update', 'update']);
+      // Order: the step after the volume and the image, nginx after the step.
+      expect(step.options.dependsOn).toEqual(expect.arrayContaining([volume.name]));
+      expect(stacks[stack].find((r) => r.name === nginx.name)!.options.dependsOn).toContain(step.name);
+    },
+  );
+
   it('lowers a ulimit to what an engine without CAP_SYS_RESOURCE can set, and says so', () => {
     const inputs = {
       ulimits: [
