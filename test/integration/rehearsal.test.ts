@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as net from 'net';
+import { renderNginxConfig } from '../../lib/nginx';
 import type { Topology } from '../../lib/topology';
 import { MANIFEST_FORMAT_VERSION } from '../../ops/manifest';
 import {
@@ -12,10 +13,13 @@ import {
   expectedPostgresObjects,
   expectedRedirects,
   expectedRoutes,
+  keepRequesting,
+  plainHttp,
   postgresObjects,
   redirects,
   rocketchatSiteUrl,
   routes,
+  servedNginxConfig,
   signIns,
   web,
 } from '../rehearsal/checks';
@@ -23,6 +27,7 @@ import { writeData } from '../rehearsal/data';
 import type { Step } from '../rehearsal/deployer';
 import { freePort, Rehearsal, Result } from '../rehearsal/rehearsal';
 import { gitlabVersion, POSTGRES_IMAGE } from '../rehearsal/standins';
+import { unwrap } from '../helpers/program';
 import { docker, execIn, IMAGES, requireImages } from './helpers/docker';
 
 /**
@@ -74,7 +79,15 @@ const CONTAINER = 'docker:index/container:Container';
 /** Names of the added instance's resources. */
 const LAB = /(^|-)lab(-|$)/;
 const VOLUME = 'docker:index/volume:Volume';
-const ids = async (t: Topology) => Object.fromEntries(Object.values(await containers(t)).map((c) => [c.name, c.id]));
+/** Each container's id and start time: both unchanged means it was neither recreated nor restarted. */
+const ids = async (t: Topology) =>
+  Object.fromEntries(Object.values(await containers(t)).map((c) => [c.name, `${c.id} started ${c.startedAt}`]));
+/** The nginx config the `<prefix>-nginx-apply-config` Command last applied (its stdin, from state). */
+const appliedNginxConfig = (r: Rehearsal) => {
+  const step = r.stateOf('command:local:Command').find((c) => c.name === `${r.prefix}-nginx-apply-config`);
+  if (!step) throw new Error('no nginx-apply-config step in state');
+  return String(unwrap(step.inputs.stdin));
+};
 
 function sshBanner(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -92,6 +105,9 @@ function sshBanner(port: number): Promise<string> {
 async function checkUp(r: Rehearsal, t: Topology, up: Result): Promise<void> {
   const cs = await allHealthy(t);
   expect(Object.keys(cs).sort()).toEqual(r.registeredNames(CONTAINER));
+  // nginx runs the config the step wrote into its volume, which is the one the topology renders.
+  expect(await servedNginxConfig(t)).toBe(appliedNginxConfig(r));
+  expect(appliedNginxConfig(r)).toBe(renderNginxConfig(t.nginx));
   const w = web(t, r.tlsCa);
   expect(w.scheme).toBe(t.tls.mode === 'off' ? 'http' : 'https');
   expect(await routes(t, cs, w)).toEqual(expectedRoutes(t, w));
@@ -238,28 +254,50 @@ describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo me
     ]);
   });
 
-  it('(e) adding a GitLab instance creates only its resources; removing it takes its decommission backup, others stay', async () => {
+  it('(e) adding a GitLab instance creates only its resources and replaces nothing: PostgreSQL and nginx keep running, nginx reloads; removing it takes its decommission backup', async () => {
+    const w = web(t, r.tlsCa);
+    // The existing instances and Rocket.Chat are used throughout: every request must be answered.
+    const users = keepRequesting(t, w);
+    let served: { requests: number; failures: string[] };
+    try {
+      await addAndRemoveLab();
+    } finally {
+      served = await users.stop();
+      console.log(`while adding and removing lab: ${served.requests} requests to the other hostnames`);
+    }
+    expect(served.failures).toEqual([]);
+    expect(served.requests).toBeGreaterThan(20);
+  });
+
+  async function addAndRemoveLab(): Promise<void> {
     const before = await ids(t);
+    const w = web(t, r.tlsCa);
     const gitlab = r.config['kytes:gitlab'] as { instances: Record<string, unknown>[] };
     gitlab.instances.push({ name: 'lab', sshPort: await freePort() });
     const added = await timed('prod (e) up adding instance lab', () => r.up());
     const t3 = r.topology();
+    const lab = t3.nginx.servers.find((s) => s.kind === 'gitlab' && s.name === 'lab')!.serverName;
     console.log(`adding an instance: ${JSON.stringify(plan(r, added.steps))}`);
     // Created: the new instance's resources only (its name is in theirs), its GitLab container among them.
     const p1 = plan(r, added.steps);
     expect(p1.create.filter((n) => !LAB.test(n))).toEqual([]);
     expect(p1.create).toContain('gitlab-lab-container');
     expect([p1.delete, p1.retain]).toEqual([[], []]);
-    // Replaced: nginx (its config lists the hostnames) and, with HTTPS, the `kytes-tls prepare` step (its
-    // trigger is the script, which lists them too). In place: only Commands whose scripts or stdin list the
-    // instances (setup SQL, ops scripts, backup and upgrade guards, the TLS script).
-    const replaced = ['nginx-container', ...(t.tls.host ? ['tls-prepare'] : [])];
-    expect(p1.replace).toEqual(replaced);
+    // Replaced: no container, volume, network or image — PostgreSQL is sized for the planned instances
+    // (kytes:postgres.plannedInstances), nginx's config is applied in place by its Command. The one
+    // replacement is, with HTTPS from files, the `kytes-tls prepare` Command: its trigger is the TLS
+    // script, which lists the hostnames (a replaced Command without `delete` just runs `create` again).
+    expect(p1.replace).toEqual(t.tls.host ? ['tls-prepare'] : []);
+    // In place: only Commands whose scripts or stdin list the instances (nginx's config, setup SQL, ops
+    // scripts, backup and upgrade guards, the TLS script).
     expect(added.steps.filter((s) => s.op === 'update' && !s.type.startsWith('command:'))).toEqual([]);
+    expect(p1.update).toEqual(expect.arrayContaining(['nginx-apply-config', 'postgres-setup']));
+    // Every container that was there is the same one, never restarted: PostgreSQL and nginx included.
     const withLab = await ids(t3);
-    for (const [name, id] of Object.entries(before))
-      if (name !== t.nginx.container) expect([name, withLab[name]]).toEqual([name, id]);
+    for (const [name, id] of Object.entries(before)) expect([name, withLab[name]]).toEqual([name, id]);
+    // nginx serves the new config (the lab hostname is routed, checkUp) from the same process: a reload.
     await checkUp(r, t3, added);
+    expect(await servedNginxConfig(t3)).toBe(renderNginxConfig(t3.nginx));
 
     const volumesWithLab = r.registeredNames(VOLUME);
     const decommissionBefore = backupsLabelled(r.backupDir, 'decommission').length;
@@ -268,22 +306,26 @@ describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo me
     console.log(`removing it: ${JSON.stringify(plan(r, removed.steps))}`);
     const p2 = plan(r, removed.steps);
     expect(p2.create).toEqual([]);
-    expect(p2.replace).toEqual(replaced);
+    expect(p2.replace).toEqual(t.tls.host ? ['tls-prepare'] : []);
     expect([...p2.delete, ...p2.retain].filter((n) => !LAB.test(n))).toEqual([]);
     expect(p2.delete).toContain('gitlab-lab-container');
     expect(removed.steps.filter((s) => s.op === 'retain').map((s) => s.type)).toEqual(
       volumesWithLab.filter((v) => LAB.test(v)).map(() => VOLUME),
     );
     expect(removed.steps.filter((s) => s.op === 'update' && !s.type.startsWith('command:'))).toEqual([]);
+    expect(p2.update).toContain('nginx-apply-config');
     const decommission = backupsLabelled(r.backupDir, 'decommission');
     expect(decommission).toHaveLength(decommissionBefore + 1);
     expect(backupSummary(r.backupDir, decommission[decommission.length - 1])).toEqual(wholeStackBackup(t3));
     const after = await ids(t);
-    for (const [name, id] of Object.entries(before))
-      if (name !== t.nginx.container) expect([name, after[name]]).toEqual([name, id]);
+    for (const [name, id] of Object.entries(before)) expect([name, after[name]]).toEqual([name, id]);
     expect(Object.keys(after).sort()).toEqual(r.registeredNames(CONTAINER));
     expect(await existingVolumes(t)).toEqual(volumesWithLab);
-  });
+    // The running nginx was reloaded without the lab server block: its hostname is unknown again.
+    expect(await servedNginxConfig(t)).toBe(renderNginxConfig(t.nginx));
+    expect(await plainHttp(t, lab)).toBe('404 kytes: unknown host\n');
+    expect(await routes(t, await allHealthy(t), w)).toEqual(expectedRoutes(t, w));
+  }
 
   it('(f) a second up creates, updates, replaces and deletes nothing', async () => {
     const again = await timed('prod (f) up unchanged', () => r.up());

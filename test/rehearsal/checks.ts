@@ -18,18 +18,20 @@ export interface ContainerInfo {
   readonly health: string;
   /** IPv4 address on the stack network. */
   readonly ip: string;
+  /** When its process last started: unchanged means neither recreated nor restarted. */
+  readonly startedAt: string;
 }
 
 /** Every container of the stack (by its kytes.prefix label), by name. */
 export async function containers(t: Topology): Promise<Record<string, ContainerInfo>> {
   const ids = (await docker(['ps', '-aq', '--filter', `label=kytes.prefix=${t.prefix}`])).split('\n').filter(Boolean);
   if (ids.length === 0) return {};
-  const format = `{{.Name}}\t{{.Id}}\t{{.State.Status}}\t{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}\t{{with index .NetworkSettings.Networks "${t.network.name}"}}{{.IPAddress}}{{end}}`;
+  const format = `{{.Name}}\t{{.Id}}\t{{.State.Status}}\t{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}\t{{with index .NetworkSettings.Networks "${t.network.name}"}}{{.IPAddress}}{{end}}\t{{.State.StartedAt}}`;
   const lines = (await docker(['inspect', '--format', format, ...ids])).trim().split('\n');
   return Object.fromEntries(
     lines.map((l) => {
-      const [name, id, status, health, ip] = l.split('\t');
-      return [name.replace(/^\//, ''), { name: name.replace(/^\//, ''), id, status, health, ip }];
+      const [name, id, status, health, ip, startedAt] = l.split('\t');
+      return [name.replace(/^\//, ''), { name: name.replace(/^\//, ''), id, status, health, ip, startedAt }];
     }),
   );
 }
@@ -149,6 +151,56 @@ export async function routes(
     });
   }
   return out;
+}
+
+/**
+ * What the users of a running stack see while it changes: requests one after another (a pause of
+ * `pauseMs` between them), round its hostnames through nginx's published port, until `stop`. Each must
+ * be answered 200 by the service the hostname names; anything else (a refused or cut connection, a
+ * timeout, a 502 or 404) is a failure, listed with its time.
+ */
+export function keepRequesting(
+  t: Topology,
+  w: Web,
+  pauseMs = 200,
+): { stop(): Promise<{ requests: number; failures: string[] }> } {
+  let stopped = false;
+  let requests = 0;
+  const failures: string[] = [];
+  const loop = (async () => {
+    for (let i = 0; !stopped; i++) {
+      const s = t.nginx.servers[i % t.nginx.servers.length];
+      const at = new Date().toISOString();
+      requests++;
+      try {
+        const reply = await w.request(s.serverName, 'GET', PROBE);
+        const service = reply.status === 200 ? (JSON.parse(reply.body) as Echo).service : undefined;
+        if (service !== s.kind)
+          failures.push(`${at} ${s.serverName}: HTTP ${reply.status} ${reply.body.slice(0, 120)}`);
+      } catch (e) {
+        failures.push(`${at} ${s.serverName}: ${(e as Error).message}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return { requests, failures };
+    },
+  };
+}
+
+/** What plain HTTP on nginx's published port answers for `host`: status and body. */
+export async function plainHttp(t: Topology, host: string): Promise<string> {
+  const reply = await get(t.nginx.publishedPort, `${host}:${t.nginx.publishedPort}`, PROBE);
+  return `${reply.status} ${reply.body}`;
+}
+
+/** The config the running nginx was started or reloaded with: the file it runs (`nginx -c`). */
+export function servedNginxConfig(t: Topology): Promise<string> {
+  return execIn(t.nginx.container, ['cat', t.nginx.configPath]);
 }
 
 /** What `routes` must return for the topology. */
