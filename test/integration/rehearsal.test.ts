@@ -263,7 +263,9 @@ describe('rehearsal of a prod-shaped stack (two GitLab instances, three Mongo me
       await addAndRemoveLab();
     } finally {
       served = await users.stop();
-      console.log(`while adding and removing lab: ${served.requests} requests to the other hostnames`);
+      console.log(
+        `while adding and removing lab: ${served.requests} requests to the other hostnames, ${served.failures.length} failed`,
+      );
     }
     expect(served.failures).toEqual([]);
     expect(served.requests).toBeGreaterThan(20);
