@@ -10,4 +10,27 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The Node.js stand-ins run inside test images as plain CommonJS scripts.
+    files: ['test/integration/ops/fake/**/*.js'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: Object.fromEntries(
+        [
+          'require',
+          'module',
+          '__dirname',
+          'process',
+          'Buffer',
+          'URL',
+          'URLSearchParams',
+          'setTimeout',
+          'setImmediate',
+          'setInterval',
+          'clearInterval',
+        ].map((g) => [g, 'readonly']),
+      ),
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -128,6 +128,9 @@ const ops = new BackupOps(`${t.prefix}-ops`, {
     ...redis.map((r) => r.container),
     ...(mongo ? [...mongo.members, mongo.initiation] : []),
     ...(rocketchat ? [rocketchat.container] : []),
+    // Backups read the TLS volume with nginx's image (and restores reload nginx): so that `destroy` takes
+    // the pre-destroy backup before nginx goes, and an on-demand backup or restore waits for it.
+    proxy.container,
   ],
 });
 

@@ -55,13 +55,15 @@ export class ReverseProxy extends pulumi.ComponentResource {
     this.config = renderNginxConfig(n);
     this.image = pinnedImage(`${name}-image`, n.image, this);
     this.configVolume = retainedVolume(`${name}-config`, n.configVolume, t.prefix, this);
+    const tls = args.tls;
+    // After `kytes-tls prepare`: a commissioned hostname's certificate must be in the TLS volume before
+    // `nginx -t` checks a config that names it (else the step fails and the up with it).
     this.configStep = hostCommand(
       `${name}-apply-config`,
       t.docker,
       { create: applyNginxConfigScript(t), stdin: this.config, logging: 'stdoutAndStderr' },
-      { parent: this, dependsOn: [this.configVolume, this.image] },
+      { parent: this, dependsOn: [this.configVolume, this.image, ...(tls?.prepare ? [tls.prepare] : [])] },
     );
-    const tls = args.tls;
     if ((t.tls.mode === 'off') !== (tls === undefined))
       throw new Error(
         `ReverseProxy: kytes:tls.mode is ${t.tls.mode} but TLS certificates were${tls ? '' : ' not'} given`,

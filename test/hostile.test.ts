@@ -150,6 +150,12 @@ const REFUSED: Case[] = [
     { refused: 'kytes:gitlab.instances[0].hostname' },
   ],
   [
+    'hostname with an xn-- label that is not punycode',
+    instances({ name: 'main', sshPort: 2222, hostname: 'gitlab.xn--0.example' }),
+    { refused: 'kytes:gitlab.instances[0].hostname' },
+  ],
+  ['domain with an xn-- label that is not punycode', { 'kytes:domain': 'xn--a.kytes.io' }, { refused: 'kytes:domain' }],
+  [
     'hostname over 64 (sethostname)',
     instances({ name: 'main', sshPort: 2222, hostname: `${'g'.repeat(56)}.kytes.io` }),
     { refused: 'kytes:gitlab.instances[0].hostname' },

@@ -146,6 +146,13 @@ describe.each([
     expect(deps(`${prefix}-mongo-initiate`)).toEqual(Array.from({ length: members }, (_, i) => `${prefix}-mongo-${i}`));
   });
 
+  it('takes the pre-destroy and decommission backups while nginx exists (its image reads the TLS volume)', () => {
+    const deps = (name: string) => run.resources.find((r) => r.name === name)!.options.dependsOn;
+    expect(deps(`${prefix}-ops-predestroy-backup`)).toContain(`${prefix}-nginx-container`);
+    for (const i of instances)
+      expect(deps(`${prefix}-ops-decommission-backup-${i}`)).toContain(`${prefix}-nginx-container`);
+  });
+
   it('runs each upgrade guard before the containers whose image it guards', () => {
     const deps = (name: string) => run.resources.find((r) => r.name === name)!.options.dependsOn;
     for (const i of instances)

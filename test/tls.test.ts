@@ -432,6 +432,8 @@ describe('Pulumi program with TLS', () => {
     });
     expect(by('kytes-prod-tls-volume').options.retainOnDelete).toBe(true);
     expect(by('kytes-prod-nginx-container').options.dependsOn).toContain('kytes-prod-tls-prepare');
+    // A new hostname's certificate is in the volume before nginx -t checks the config that names it.
+    expect(by('kytes-prod-nginx-apply-config').options.dependsOn).toContain('kytes-prod-tls-prepare');
     expect(by('kytes-prod-tls-issue').options.dependsOn).toEqual(
       expect.arrayContaining(['kytes-prod-nginx-container', 'kytes-prod-tls-prepare']),
     );

@@ -1,3 +1,4 @@
+import { domainToASCII } from 'url';
 import { isIPv4Literal } from './net';
 
 // The tz database as JSON (zones and links), kept current by its maintainers; no type declarations.
@@ -20,6 +21,11 @@ export function hostnameProblem(s: string): string | undefined {
   const labels = s.split('.');
   if (isIPv4Literal(s) || /^\d+$/.test(labels[labels.length - 1])) {
     return 'a DNS name, not an IP address (its last label must not be all digits)';
+  }
+  // An A-label must decode (IDNA): browsers, certificate authorities and URL parsers (Rocket.Chat's
+  // ROOT_URL) refuse `xn--0`; Node's domainToASCII returns '' for it.
+  if (labels.some((l) => l.startsWith('xn--') && domainToASCII(l) !== l)) {
+    return 'a DNS name whose xn-- labels are valid punycode (IDNA), such as xn--bcher-kva.example: write the name as its registrar shows it in ASCII';
   }
   return undefined;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the local images the integration tier runs, tagged kytes-test/<name>:bookworm.
+# Build the local images the integration tier runs, tagged kytes-test/<name>:<suite> (bookworm;
+# KYTES_SUITE=trixie KYTES_IMAGES=postgres builds PostgreSQL 17, the major the product pins).
 # Why not pull postgres/nginx/redis? CI and sandboxes here cannot reach any registry, but
 # they can reach the Debian mirror apt already uses; so the images are debootstrap
 # rootfs + Debian packages, loaded with `docker import`. They stand in for the official
@@ -10,10 +11,11 @@
 #      KYTES_REBUILD_IMAGES=1 rebuilds images that already exist (the caches are kept;
 #      delete $KYTES_CI_DIR/cache to refresh them).
 #      KYTES_DEBIAN_MIRROR / KYTES_DEBIAN_SECURITY_MIRROR override the mirrors read from apt.
+#      KYTES_SUITE (default bookworm) and KYTES_IMAGES (default all: base postgres nginx redis node acme).
 set -euo pipefail
 
-SUITE=bookworm
-TAG=bookworm
+SUITE="${KYTES_SUITE:-bookworm}"
+TAG=$SUITE
 CI_DIR="${KYTES_CI_DIR:-/tmp/kytes-ci}"
 CACHE="$CI_DIR/cache"
 WORK="$CI_DIR/rootfs"
@@ -38,9 +40,10 @@ declare -A PKGS=(
   [postgres]="postgresql postgresql-contrib"
   [nginx]="nginx"
   [redis]="redis-server"
+  [node]="nodejs"
   [acme]="certbot openssl pebble dnsmasq-base"
 )
-NAMES=(base postgres nginx redis acme)
+read -ra NAMES <<<"${KYTES_IMAGES:-base postgres nginx redis node acme}"
 todo=()
 for n in "${NAMES[@]}"; do
   if [ "${KYTES_REBUILD_IMAGES:-0}" != 1 ] && docker image inspect "kytes-test/$n:$TAG" >/dev/null 2>&1; then
@@ -72,8 +75,12 @@ apt_uri_for_suite() {
       if (ok && u != "") { print u; exit } }' "$f"
   done
 }
+# A suite this machine's apt does not list comes from the archive of the one it does (Debian's mirrors
+# serve every suite).
 MIRROR="${KYTES_DEBIAN_MIRROR:-$(apt_uri_for_suite "$SUITE" | head -n1)}"
+MIRROR="${MIRROR:-$(apt_uri_for_suite bookworm | head -n1)}"
 SECURITY="${KYTES_DEBIAN_SECURITY_MIRROR:-$(apt_uri_for_suite "$SUITE-security" | head -n1)}"
+SECURITY="${SECURITY:-$(apt_uri_for_suite bookworm-security | head -n1)}"
 MIRROR="${MIRROR%/}" SECURITY="${SECURITY%/}"
 [ -n "$MIRROR" ] || die "no apt source for '$SUITE' found; set KYTES_DEBIAN_MIRROR"
 curl -fsS -o /dev/null "$MIRROR/dists/$SUITE/Release" || die "mirror $MIRROR does not serve $SUITE"
@@ -171,6 +178,13 @@ mkdir -p /data && chown redis:redis /data
 SH
 )
 
+# node: Debian's Node.js, the runtime of the Rocket.Chat and MongoDB stand-ins (test/integration/ops/fake/).
+SETUP[node]=$(cat <<'SH'
+$APT_INSTALL nodejs >/dev/null
+node --version >/dev/null
+SH
+)
+
 # acme: certbot as the certbot/certbot image runs it (ENTRYPOINT certbot, openssl beside it), plus the
 # ACME test server pebble and dnsmasq to resolve a stack's hostnames for it (tests override the entrypoint).
 SETUP[acme]=$(cat <<'SH'
@@ -260,6 +274,7 @@ import_image() { # $1 = name, $2 = rootfs
         --change 'VOLUME /var/lib/postgresql/data' --change 'EXPOSE 5432')
       stopsig=SIGINT ;; # fast shutdown, as the official image
     nginx) ch+=(--change 'CMD ["nginx", "-g", "daemon off;"]' --change 'EXPOSE 80') stopsig=SIGQUIT ;;
+    node) ch+=(--change 'CMD ["node"]') ;;
     redis) ch+=(--change 'WORKDIR /data' --change 'VOLUME /data' --change 'USER redis' --change 'EXPOSE 6379'
       --change 'CMD ["redis-server", "--protected-mode", "no"]') ;;
     acme) ch+=(--change 'ENTRYPOINT ["certbot"]' --change 'VOLUME /etc/letsencrypt /var/lib/letsencrypt') ;;
