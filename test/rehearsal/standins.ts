@@ -36,7 +36,11 @@ export const POSTGRES_IMAGE = 'kytes-test/postgres:trixie';
 export const STANDINS: Readonly<Record<string, StandIn>> = {
   postgres: { kind: 'real', what: "Debian trixie's PostgreSQL 17 (kytes-test/postgres:trixie)", image: POSTGRES_IMAGE },
   redis: { kind: 'real', what: "Debian bookworm's Redis 7.0 (kytes-test/redis)", image: 'kytes-test/redis:bookworm' },
-  nginx: { kind: 'real', what: "Debian bookworm's nginx 1.22 (kytes-test/nginx)", image: 'kytes-test/nginx:bookworm' },
+  nginx: {
+    kind: 'real',
+    what: "Debian trixie's nginx 1.26 with OpenSSL 3.5 (kytes-test/nginx:trixie), as the pinned -trixie image",
+    image: 'kytes-test/nginx:trixie',
+  },
   gitlab: {
     kind: 'stand-in',
     what: "gitlab-standin (Python) + fake gitlab-backup/ctl/rake on PostgreSQL 17's client tools, reporting the pinned tag as its version",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the local images the integration tier runs, tagged kytes-test/<name>:<suite> (bookworm;
-# KYTES_SUITE=trixie KYTES_IMAGES=postgres builds PostgreSQL 17, the major the product pins).
+# KYTES_SUITE=trixie KYTES_IMAGES="postgres nginx" builds PostgreSQL 17, the major the product pins, and
+# nginx with OpenSSL 3.5, as the pinned -trixie nginx image).
 # Why not pull postgres/nginx/redis? CI and sandboxes here cannot reach any registry, but
 # they can reach the Debian mirror apt already uses; so the images are debootstrap
 # rootfs + Debian packages, loaded with `docker import`. They stand in for the official
