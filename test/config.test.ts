@@ -35,7 +35,7 @@ describe('parseConfig', () => {
       mongo: { replicaSet: 'rs0', members: 1 },
       images: { ...DEFAULT_IMAGES, versions: {} },
       admin: { username: 'kytes-admin', name: 'Kytes Admin' },
-      backup: { schedule: '0 */4 * * *', keepLast: 6, keepDaily: 7, keepWeekly: 4 },
+      backup: { schedule: '0 */4 * * *', keepLast: 6, keepDaily: 7, keepWeekly: 4, alertFormat: 'rocketchat' },
       restore: {},
       logs: { maxSize: '10m', maxFiles: 5 },
     });
@@ -359,11 +359,13 @@ describe('secret fields (lib/config/secretFields.ts)', () => {
   const secretBackup = (k: string) => k === 'kytes:masterSecret' || k === 'kytes:backup';
 
   it('a key set with --secret that holds no secret field is refused, its value never shown', () => {
-    expect(() => parseConfig(all, secretBackup)).toThrow(
-      'kytes:backup: received a secret value; allowed: plain text — nothing in kytes:backup is a secret',
+    const network = { ...SECRET, 'kytes:network': JSON.stringify({ name: 'nested-secret-value' }) };
+    const secretNetwork = (k: string) => k === 'kytes:masterSecret' || k === 'kytes:network';
+    expect(() => parseConfig(network, secretNetwork)).toThrow(
+      'kytes:network: received a secret value; allowed: plain text — nothing in kytes:network is a secret',
     );
     try {
-      parseConfig(all, secretBackup);
+      parseConfig(network, secretNetwork);
     } catch (e) {
       expect(String(e)).not.toContain('nested-secret-value');
     }

@@ -39,8 +39,9 @@ declare -A PKGS=(
   [nginx]="nginx"
   [redis]="redis-server"
   [acme]="certbot openssl pebble dnsmasq-base"
+  [sshd]="openssh-server openssh-client sudo rsync"
 )
-NAMES=(base postgres nginx redis acme)
+NAMES=(base postgres nginx redis acme sshd)
 todo=()
 for n in "${NAMES[@]}"; do
   if [ "${KYTES_REBUILD_IMAGES:-0}" != 1 ] && docker image inspect "kytes-test/$n:$TAG" >/dev/null 2>&1; then
@@ -179,6 +180,15 @@ certbot --version && pebble -version 2>/dev/null || true
 SH
 )
 
+# sshd: a Docker host reached over SSH (the operator commands' tests): sshd, sudo, rsync; the test adds
+# the docker CLI and the users. No host key is baked in: each container generates its own.
+SETUP[sshd]=$(cat <<'SH'
+$APT_INSTALL openssh-server openssh-client sudo rsync >/dev/null
+rm -f /etc/ssh/ssh_host_*
+mkdir -p /run/sshd
+SH
+)
+
 # The official postgres entrypoint contract, reduced to what kytes relies on.
 write_pg_entrypoint() {
   cat >"$1/usr/local/bin/kytes-pg-entrypoint" <<'SH'
@@ -263,6 +273,7 @@ import_image() { # $1 = name, $2 = rootfs
     redis) ch+=(--change 'WORKDIR /data' --change 'VOLUME /data' --change 'USER redis' --change 'EXPOSE 6379'
       --change 'CMD ["redis-server", "--protected-mode", "no"]') ;;
     acme) ch+=(--change 'ENTRYPOINT ["certbot"]' --change 'VOLUME /etc/letsencrypt /var/lib/letsencrypt') ;;
+    sshd) ch+=(--change 'CMD ["/usr/sbin/sshd", "-D", "-e"]' --change 'EXPOSE 22') ;;
   esac
   tar -C "$root" --numeric-owner --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' -c . |
     docker import "${ch[@]}" - "$ref" >/dev/null
