@@ -1,6 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import {
   ConfigError,
+  configSchema,
   DEFAULT_IMAGES,
   isPinnedImage,
   parseConfig,
@@ -389,5 +390,25 @@ describe('secret fields (lib/config/secretFields.ts)', () => {
     } finally {
       fields.pop();
     }
+  });
+});
+
+describe('kytes:backup.schedule off and kytes:backup.alertFormat', () => {
+  it('off is a schedule: no scheduled backups', () => {
+    expect(configSchema.parse({ backup: { schedule: 'off' } }).backup.schedule).toBe('off');
+  });
+
+  it.each(['Off', 'false', 'none', ''])('refuses %j, saying off is the word', (schedule) => {
+    const r = configSchema.safeParse({ backup: { schedule } });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0].message).toMatch(/, or off \(no scheduled backups\)$/);
+  });
+
+  it('alertFormat: rocketchat by default, or json; nothing else', () => {
+    expect(configSchema.parse({}).backup.alertFormat).toBe('rocketchat');
+    expect(configSchema.parse({ backup: { alertFormat: 'json' } }).backup.alertFormat).toBe('json');
+    expect(configSchema.safeParse({ backup: { alertFormat: 'slack' } }).error?.issues[0].message).toBe(
+      'one of rocketchat, json',
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
@@ -95,14 +95,17 @@ function install(format: 'rocketchat' | 'json', alert: boolean): string {
   return bin;
 }
 
-function backup(bin: string, args: string[]) {
-  const r = spawnSync('bash', [path.join(bin, 'kytes-backup'), ...args], {
-    encoding: 'utf8',
+/** Runs kytes-backup as cron does (no terminal); asynchronously, so that the receiver in this process can answer. */
+function backup(bin: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn('bash', [path.join(bin, 'kytes-backup'), ...args], {
     env: { ...process.env, PATH: `${SHIM}:${process.env.PATH}` },
     stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 120_000,
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
 }
 
 const cronLog = () => fs.readFileSync(path.join(BACKUPS, 'cron.log'), 'utf8');
@@ -133,9 +136,9 @@ afterAll(async () => {
 });
 
 describe('a failed scheduled backup tells the webhook of kytes:backup.alert', () => {
-  it('rocketchat format: one POST of {"text": …} as JSON; the failure and the alert in cron.log and the invocation log', () => {
+  it('rocketchat format: one POST of {"text": …} as JSON; the failure and the alert in cron.log and the invocation log', async () => {
     const bin = install('rocketchat', true);
-    const r = backup(bin, ['--scheduled']);
+    const r = await backup(bin, ['--scheduled']);
     // cron's own redirection gets nothing: the run writes its output to cron.log itself.
     expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 1, stdout: '', stderr: '' });
     const lines = cronLog().trimEnd().split('\n');
@@ -162,10 +165,10 @@ describe('a failed scheduled backup tells the webhook of kytes:backup.alert', ()
     );
   });
 
-  it('json format: the same text, plus the details under "kytes"', () => {
+  it('json format: the same text, plus the details under "kytes"', async () => {
     const bin = install('json', true);
     const before = receiver.requests.length;
-    expect(backup(bin, ['--scheduled']).status).toBe(1);
+    expect((await backup(bin, ['--scheduled'])).status).toBe(1);
     const body = JSON.parse(receiver.requests[before].body);
     expect(Object.keys(body)).toEqual(['text', 'kytes']);
     expect(body.kytes).toEqual({
@@ -187,7 +190,7 @@ describe('a failed scheduled backup tells the webhook of kytes:backup.alert', ()
     const bin = install('rocketchat', true);
     await receiver.stop();
     try {
-      const r = backup(bin, ['--scheduled']);
+      const r = await backup(bin, ['--scheduled']);
       expect(r.status).toBe(1);
       const lines = cronLog().trimEnd().split('\n').slice(-2);
       expect(lines[0]).toMatch(ENGINE_DOWN());
@@ -204,11 +207,11 @@ describe('a failed scheduled backup tells the webhook of kytes:backup.alert', ()
     }
   });
 
-  it('a receiver that answers an error: reported as a failed alert', () => {
+  it('a receiver that answers an error: reported as a failed alert', async () => {
     const bin = install('rocketchat', true);
     receiver.status = 400;
     try {
-      expect(backup(bin, ['--scheduled']).status).toBe(1);
+      expect((await backup(bin, ['--scheduled'])).status).toBe(1);
       expect(lastInvocation().alert).toBe('failed: curl: (22) The requested URL returned error: 400');
       expect(cronLog().trimEnd().split('\n').pop()).toBe(
         'kytes-backup: error: this failure could not be reported to the webhook of kytes:backup.alert: curl: (22) The requested URL returned error: 400',
@@ -218,17 +221,26 @@ describe('a failed scheduled backup tells the webhook of kytes:backup.alert', ()
     }
   });
 
-  it('no alert for a backup run by hand (its failure is on the terminal), none without kytes:backup.alert', () => {
+  it('no alert for a backup run by hand (its failure is on the terminal), none without kytes:backup.alert', async () => {
     const before = receiver.requests.length;
-    const manual = backup(install('rocketchat', true), []);
+    const manual = await backup(install('rocketchat', true), []);
     expect({ status: manual.status, last: manual.stderr.trimEnd().split('\n').pop() }).toEqual({
       status: 1,
       last: expect.stringMatching(ENGINE_DOWN()),
     });
     expect(receiver.requests.length).toBe(before);
-    expect(backup(install('rocketchat', false), ['--scheduled']).status).toBe(1);
+    expect((await backup(install('rocketchat', false), ['--scheduled'])).status).toBe(1);
     expect(receiver.requests.length).toBe(before);
     expect(lastInvocation().alert).toBe('none configured');
+  });
+
+  it('curl reads back exactly the URL the curl-config sink wrote: quotes, backslashes, shell syntax', async () => {
+    const bin = install('rocketchat', true);
+    const tricky = `/hooks/a"b\\c%22/${TOKEN}?x=$(id)\`y\`&z='q'`;
+    fs.writeFileSync(t.ops.alertFile, alertCurlConfig(`http://127.0.0.1:${receiver.port}${tricky}`), { mode: 0o600 });
+    const before = receiver.requests.length;
+    expect((await backup(bin, ['--scheduled'])).status).toBe(1);
+    expect(receiver.requests.slice(before).map((r) => r.url)).toEqual([tricky]);
   });
 
   it('the webhook URL (its token) is on no command line and in no log', () => {
@@ -252,13 +264,13 @@ describe('a failed scheduled backup tells the webhook of kytes:backup.alert', ()
 });
 
 describe('cron.log is bounded: kytes-backup rotates it itself (no logrotate needed)', () => {
-  it('beyond 1 MiB it becomes cron.log.1 (then .2, .3); three old logs are kept', () => {
+  it('beyond 1 MiB it becomes cron.log.1 (then .2, .3); three old logs are kept', async () => {
     const bin = install('rocketchat', false);
     const log = path.join(BACKUPS, 'cron.log');
     const sizes: number[][] = [];
     for (let round = 1; round <= 4; round++) {
       fs.writeFileSync(log, `round ${round}\n`.padEnd(1024 * 1024 + 10, 'x'));
-      expect(backup(bin, ['--scheduled']).status).toBe(1);
+      expect((await backup(bin, ['--scheduled'])).status).toBe(1);
       sizes.push(
         ['cron.log', 'cron.log.1', 'cron.log.2', 'cron.log.3', 'cron.log.4'].map((f) =>
           fs.existsSync(path.join(BACKUPS, f)) ? fs.statSync(path.join(BACKUPS, f)).size : -1,

@@ -125,11 +125,11 @@ function npmRun(args: string[], opts: { tty?: string; what?: string } = {}): Pro
   let stdout = '';
   let stderr = '';
   let output = '';
-  child.stdout.on('data', (d: Buffer) => {
+  child.stdout?.on('data', (d: Buffer) => {
     stdout += d.toString();
     output += d.toString();
   });
-  child.stderr.on('data', (d: Buffer) => {
+  child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
     output += d.toString();
   });
