@@ -67,6 +67,8 @@ export class Redis extends pulumi.ComponentResource {
         waitTimeout: 120,
         restart: 'unless-stopped',
         stopTimeout: 30,
+        // Stopped (SIGTERM, then stopTimeout) before removal on destroy or replace, never killed outright.
+        destroyGraceSeconds: 30,
         labels: containerLabels(t.prefix, 'redis', { 'kytes.instance': r.instance }, environment.secretNames),
         ...containerLogging(t.logs),
       },

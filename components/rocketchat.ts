@@ -104,6 +104,8 @@ export class RocketChat extends pulumi.ComponentResource {
         restart: 'unless-stopped',
         memory: ROCKETCHAT_MEMORY_MB[profile],
         stopTimeout: 30,
+        // Stopped (SIGTERM, then stopTimeout) before removal on destroy or replace, never killed outright.
+        destroyGraceSeconds: 60,
         ...containerLogging(t.logs),
         labels: containerLabels(t.prefix, 'rocketchat', {}, environment.secretNames),
       },

@@ -19,6 +19,19 @@ export function nginxHealthcheckCommand(nginx: NginxTopology): string[] {
 
 export { upstreamVariable };
 
+/** How nginx runs: in the foreground, on the config Kytes renders into its config volume. */
+export function nginxCommand(nginx: NginxTopology): string[] {
+  return ['nginx', '-c', nginx.configPath, '-g', 'daemon off;'];
+}
+
+/**
+ * A graceful reload (new workers take new connections, old ones finish theirs, WebSockets included),
+ * run inside the container; `-c` names the config the master runs, so nginx finds the same pid file.
+ */
+export function nginxReloadCommand(nginx: NginxTopology): string[] {
+  return ['nginx', '-c', nginx.configPath, '-s', 'reload'];
+}
+
 /**
  * Mozilla's "intermediate" server-side TLS configuration, guideline 6.0 (mozilla/ssl-config-generator,
  * `src/static/guidelines/6.0.json`, 2026-04-06), as its generator renders it for nginx with OpenSSL < 3.5:
@@ -40,7 +53,7 @@ export const MOZILLA_INTERMEDIATE = {
   ],
 } as const;
 
-/** Renders the whole `/etc/nginx/nginx.conf` (at `nginx.configPath`). Byte-identical for equal inputs. */
+/** Renders nginx's whole config (at `nginx.configPath`). Byte-identical for equal inputs. */
 export function renderNginxConfig(nginx: NginxTopology): string {
   // Every value is a bare nginx token, checked by its sink function (lib/sinks.ts) before it is written.
   const https = nginx.https;

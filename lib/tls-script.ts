@@ -15,6 +15,7 @@ export function renderTlsScript(t: Topology): string {
     stack: t.stack,
     prefix: t.prefix,
     nginxContainer: t.nginx.container,
+    nginxConfig: t.nginx.configPath,
     helperImage: t.nginx.image,
     network: t.network.name,
     tlsVolume: tls.volume?.name ?? '',

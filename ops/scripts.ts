@@ -140,6 +140,7 @@ function view(t: Topology, o: OpsOptions) {
     rocketchatUploadsVolume: t.rocketchat?.uploads.name ?? '',
     tlsVolume: t.tls.volume?.name ?? '',
     nginxContainer: t.nginx.container,
+    nginxConfig: t.nginx.configPath,
     containers: [
       { component: 'postgres', container: t.postgres.container },
       ...t.gitlab.flatMap((g) => [

@@ -321,18 +321,21 @@ describe('RocketChat', () => {
 });
 
 describe('ReverseProxy', () => {
-  it('children and container', () => {
+  it('children and container: nginx runs the config in its own volume, read-only', () => {
     expect(children('kytes-dev-nginx')).toEqual([
+      'command:local:Command kytes-dev-nginx-apply-config',
       'docker:index/container:Container kytes-dev-nginx-container',
       'docker:index/remoteImage:RemoteImage kytes-dev-nginx-image',
+      'docker:index/volume:Volume kytes-dev-nginx-config',
     ]);
     const c = inputs('kytes-dev-nginx-container');
     expect(c.ports).toEqual([{ internal: 8080, external: 8080, ip: '127.0.0.1', protocol: 'tcp' }]);
     expect(c.networksAdvanced).toEqual(net('nginx'));
-    const [upload] = c.uploads as Array<{ file: string; content: string }>;
-    expect(upload.file).toBe('/etc/nginx/nginx.conf');
-    expect(upload.content).toContain('server_name gitlab.kytes.localhost;');
-    expect(upload.content).toContain('server_name rocketchat.kytes.localhost;');
+    expect(c.command).toEqual(['nginx', '-c', '/etc/nginx/kytes/nginx.conf', '-g', 'daemon off;']);
+    expect(c.volumes).toEqual([
+      { volumeName: 'kytes-dev-nginx-config', containerPath: '/etc/nginx/kytes', readOnly: true },
+    ]);
+    expect(c.uploads).toEqual([]);
     expect((c.healthcheck as { tests: string[] }).tests).toEqual([
       'CMD',
       'curl',
@@ -341,18 +344,28 @@ describe('ReverseProxy', () => {
       '/dev/null',
       'http://127.0.0.1:8080/nginx-health',
     ]);
+    expect(byName('kytes-dev-nginx-container').options.dependsOn).toContain('kytes-dev-nginx-apply-config');
   });
 
-  it('a config change changes the container (replaced with the new file)', async () => {
+  it('the config step writes the rendered config from stdin, checks it with the running nginx, reloads it', () => {
+    const step = inputs('kytes-dev-nginx-apply-config');
+    expect(step.stdin).toContain('server_name gitlab.kytes.localhost;');
+    expect(step.stdin).toContain('server_name rocketchat.kytes.localhost;');
+    const script = String(step.create);
+    expect(script).toContain("docker exec 'kytes-dev-nginx' 'nginx' '-t' '-q' '-c' '/etc/nginx/kytes/.nginx.conf.new'");
+    expect(script).toContain("docker exec 'kytes-dev-nginx' 'nginx' '-c' '/etc/nginx/kytes/nginx.conf' '-s' 'reload'");
+    expect(script.indexOf("'nginx' '-t'")).toBeLessThan(script.indexOf('mv -f'));
+    expect(step.logging).toBe('stdoutAndStderr');
+  });
+
+  it('a config change updates the step in place and leaves the container as it is (no restart)', async () => {
     const other = await runProgram('dev', { ...stackConfig('dev'), 'kytes:domain': 'other.localhost' });
-    const label = (r: StackRun) =>
-      (
-        unwrap(r.resources.find((x) => x.name === 'kytes-dev-nginx-container')!.inputs.labels) as Array<{
-          label: string;
-          value: string;
-        }>
-      ).find((l) => l.label === 'kytes.config-sha256')!.value;
-    expect(label(other)).not.toBe(label(run));
+    const of = (r: StackRun, name: string) => r.resources.find((x) => x.name === name)!.inputs;
+    expect(of(other, 'kytes-dev-nginx-apply-config').stdin).not.toEqual(of(run, 'kytes-dev-nginx-apply-config').stdin);
+    expect(of(other, 'kytes-dev-nginx-apply-config').create).toEqual(of(run, 'kytes-dev-nginx-apply-config').create);
+    expect(JSON.stringify(of(other, 'kytes-dev-nginx-container'))).toBe(
+      JSON.stringify(of(run, 'kytes-dev-nginx-container')),
+    );
   });
 });
 

@@ -105,7 +105,7 @@ describe('every place that reaches the Docker host uses the same connection', ()
 
     const commands = resources.filter((r) => r.type.startsWith('command:'));
     expect(commands.map((r) => r.type).every((t) => t === 'command:local:Command')).toBe(true);
-    expect(commands.length).toBe(14); // 7 ops commands, 3 upgrade guards and 4 for ACME certificates
+    expect(commands.length).toBe(15); // 7 ops commands, 3 upgrade guards, 4 for ACME certificates, nginx's config
     for (const r of commands) {
       const interpreter = unwrap(r.inputs.interpreter) as string[];
       const ssh = interpreter.indexOf('ssh');

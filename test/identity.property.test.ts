@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { flattenConfig, RecordedResource, runProgram, StackRun, unwrap } from './helpers/program';
+import { flattenConfig, nginxConfigOf, RecordedResource, runProgram, StackRun, unwrap } from './helpers/program';
 
 /**
  * Identity is by name, never by position: for generated instance lists, adding, removing or reordering
@@ -74,8 +74,7 @@ function instanceResources(run: StackRun, n: string): Record<string, string> {
   const envVar = `KYTES_PG_PASSWORD_${n.toUpperCase().replace(/-/g, '_')}`;
   out.databasePassword = JSON.stringify((unwrap(setup.inputs.environment) as Record<string, string>)[envVar]);
   // Its nginx server block.
-  const nginx = find(run, `${P}-nginx-container`)!;
-  const conf = (unwrap(nginx.inputs.uploads) as Array<{ content: string }>)[0].content;
+  const conf = nginxConfigOf(run.resources, P);
   const server = conf
     .split('\n\n')
     .filter((b) => b.startsWith(`    # GitLab instance ${n}\n`))

@@ -45,7 +45,7 @@ describe('connection budget per instance', () => {
 });
 
 describe('the stacks in this repository', () => {
-  it('dev (one constrained instance): budget 70 + 3, max_connections 400 (the minimum), shared_buffers 128 MB', () => {
+  it('dev (one constrained instance, 4 planned): budget 70 + 3, max_connections 400 (the minimum), shared_buffers 128 MB', () => {
     const pg = topologyOf('dev').postgres;
     expect(pg.budget).toEqual({
       instances: [{ name: 'main', connections: 70 }],
@@ -56,7 +56,7 @@ describe('the stacks in this repository', () => {
     expect(postgresCommand(pg)).toEqual(['postgres', '-c', 'max_connections=400', '-c', 'shared_buffers=128MB']);
   });
 
-  it('prod (two standard instances): budget 460 + 3, max_connections 500, shared_buffers 512 MB', () => {
+  it('prod (two standard instances, 4 planned): budget 460 + 3, max_connections 1000 (4 × 230 + 3), shared_buffers 1 GB', () => {
     const pg = topologyOf('prod').postgres;
     expect(pg.budget).toEqual({
       instances: [
@@ -67,7 +67,31 @@ describe('the stacks in this repository', () => {
       superuserReserved: 3,
       required: 463,
     });
-    expect(postgresCommand(pg)).toEqual(['postgres', '-c', 'max_connections=500', '-c', 'shared_buffers=512MB']);
+    expect(postgresCommand(pg)).toEqual(['postgres', '-c', 'max_connections=1000', '-c', 'shared_buffers=1024MB']);
+  });
+});
+
+describe('planned instances: commissioning one does not restart PostgreSQL', () => {
+  const withInstances = (n: number, postgres: Record<string, unknown> = {}) => ({
+    'kytes:gitlab': {
+      instances: Array.from({ length: n }, (_, i) => ({ name: `lab${i}`, sshPort: 3000 + i })),
+    },
+    'kytes:postgres': postgres,
+  });
+
+  it('leaves the server command unchanged from one to the 4 planned instances, and resizes past them', () => {
+    const command = (n: number) => postgresCommand(topologyOf('prod', withInstances(n)).postgres);
+    expect(command(2)).toEqual(command(1));
+    expect(command(3)).toEqual(command(1));
+    expect(command(4)).toEqual(command(1));
+    expect(command(5)).toEqual(['postgres', '-c', 'max_connections=1200', '-c', 'shared_buffers=1280MB']);
+  });
+
+  it('sizes for kytes:postgres.plannedInstances when set, and never for fewer than there are', () => {
+    const pg = (n: number, planned: number) =>
+      topologyOf('prod', withInstances(n, { plannedInstances: planned })).postgres;
+    expect([pg(2, 8).maxConnections, pg(2, 8).sharedBuffersMB]).toEqual([1900, 2048]);
+    expect([pg(3, 1).plannedInstances, pg(3, 1).maxConnections]).toEqual([3, 700]);
   });
 });
 

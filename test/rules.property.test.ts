@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { flattenConfig, RecordedResource, runProgram, unwrap } from './helpers/program';
+import { flattenConfig, nginxConfigOf, RecordedResource, runProgram, unwrap } from './helpers/program';
 
 /**
  * The brief's dependency rules, checked on what the program really declares (container env, gitlab.rb,
@@ -77,7 +77,7 @@ describe('dependency rules hold for generated configs', () => {
         const { resources } = await runProgram('prop', toConfig(c));
         const all = containers(resources);
         const nginx = all.find((r) => r.name === 'kytes-prop-nginx-container')!;
-        const conf = (unwrap(nginx.inputs.uploads) as Array<{ file: string; content: string }>)[0].content;
+        const conf = nginxConfigOf(resources, 'kytes-prop');
         const servers = nginxServers(conf);
 
         // Rule 1: nginx listens on the container side of its published port, in every server block.

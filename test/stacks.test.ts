@@ -55,6 +55,8 @@ function expectedTree(prefix: string, instances: string[], mongoMembers: number,
     `docker:index/container:Container ${prefix}-rocketchat-container`,
     `kytes:edge:ReverseProxy ${prefix}-nginx`,
     `docker:index/remoteImage:RemoteImage ${prefix}-nginx-image`,
+    `docker:index/volume:Volume ${prefix}-nginx-config`,
+    `command:local:Command ${prefix}-nginx-apply-config`,
     `docker:index/container:Container ${prefix}-nginx-container`,
     ...(acme
       ? [
@@ -87,11 +89,20 @@ describe.each([
     expect(summary(services(run.resources))).toEqual(expectedTree(prefix, instances, members, acme).sort());
   });
 
+  it('stops every container (SIGTERM, then its stopTimeout) before removing it, never kills it outright', () => {
+    const containers = run.resources.filter((r) => r.type === 'docker:index/container:Container');
+    expect(containers.length).toBeGreaterThan(0);
+    for (const c of containers) {
+      const stop = Number(c.inputs.stopTimeout);
+      expect([c.name, Number(c.inputs.destroyGraceSeconds) >= stop && stop > 0]).toEqual([c.name, true]);
+    }
+  });
+
   it('keeps every volume on destroy and labels it so policies can see it', () => {
     const volumes = run.resources.filter((r) => r.type === 'docker:index/volume:Volume');
-    // Per instance: config, data, logs and its Redis; then the Mongo members, PostgreSQL and the uploads,
-    // + the TLS volume and the ACME webroot with Let's Encrypt (prod).
-    expect(volumes.length).toBe(instances.length * 4 + members + 2 + (acme ? 2 : 0));
+    // Per instance: config, data, logs and its Redis; then the Mongo members, PostgreSQL, the uploads and
+    // nginx's config, + the TLS volume and the ACME webroot with Let's Encrypt (prod).
+    expect(volumes.length).toBe(instances.length * 4 + members + 3 + (acme ? 2 : 0));
     for (const v of volumes) {
       expect(v.options.retainOnDelete).toBe(true);
       expect(v.inputs.labels).toContainEqual({ label: 'kytes.retain-on-delete', value: 'true' });

@@ -445,6 +445,7 @@ describe('Pulumi program with TLS', () => {
       { internal: 443, external: 443, ip: '0.0.0.0', protocol: 'tcp' },
     ]);
     expect(nginx.volumes).toEqual([
+      { volumeName: 'kytes-prod-nginx-config', containerPath: '/etc/nginx/kytes', readOnly: true },
       { volumeName: 'kytes-prod-tls', containerPath: '/etc/kytes/tls', readOnly: true },
       { volumeName: 'kytes-prod-acme-webroot', containerPath: '/var/www/acme', readOnly: true },
     ]);

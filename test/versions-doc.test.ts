@@ -3,7 +3,12 @@ import * as path from 'path';
 import { DEFAULT_IMAGES } from '../lib/config';
 import { MONGOD_NOFILE } from '../lib/mongo';
 import { GITLAB_SHM_MB, pumaWorkersFor, GITLAB_MEMORY_MB } from '../lib/topology';
-import { DB_POOL_HEADROOM, GITLAB_MIN_CONNECTIONS, SUPERUSER_RESERVED } from '../lib/topology/data';
+import {
+  DB_POOL_HEADROOM,
+  DEFAULT_PLANNED_INSTANCES,
+  GITLAB_MIN_CONNECTIONS,
+  SUPERUSER_RESERVED,
+} from '../lib/topology/data';
 import { gitlabStopsUpTo, LISTED_GITLAB_STOPS, MONGO_SERIES } from '../lib/upgrades';
 import { configReference } from '../scripts/config-reference';
 import { ROOT } from './helpers/program';
@@ -69,7 +74,7 @@ describe('docs/versions.md', () => {
   it('states the values the code uses', () => {
     const settings = new Map(table('Settings Kytes relies on').map((r) => [r[0], r[1]]));
     expect(settings.get('`max_connections`')).toBe(
-      `max(${GITLAB_MIN_CONNECTIONS}, budget + ${SUPERUSER_RESERVED} rounded up to 100)`,
+      `max(${GITLAB_MIN_CONNECTIONS}, budget of the planned instances (default ${DEFAULT_PLANNED_INSTANCES}) + ${SUPERUSER_RESERVED}, rounded up to 100)`,
     );
     expect(page).toContain(`(concurrency + 1 + ${DB_POOL_HEADROOM})`);
     expect(settings.get("`puma['worker_processes']`")).toBe(

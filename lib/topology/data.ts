@@ -27,19 +27,40 @@ export function connectionBudget(gitlab: readonly GitlabInstanceTopology[]): Con
 }
 
 /**
- * `max_connections` unless set: the budget rounded up to a hundred (small tuning changes then do not
- * restart PostgreSQL), never below GitLab's minimum.
+ * GitLab instances PostgreSQL is sized for unless `kytes:postgres.plannedInstances` says otherwise.
+ * `max_connections` and `shared_buffers` take effect only when the server restarts, which every GitLab
+ * instance feels: sized for this many, commissioning instances up to it leaves PostgreSQL running.
  */
-export function defaultMaxConnections(budget: ConnectionBudget): number {
-  return Math.max(GITLAB_MIN_CONNECTIONS, Math.ceil(budget.required / 100) * 100);
+export const DEFAULT_PLANNED_INSTANCES = 4;
+
+/** The instances sized for: the plan, or the instances there are when more. */
+export function plannedInstances(planned: number | undefined, actual: number): number {
+  return Math.max(planned ?? DEFAULT_PLANNED_INSTANCES, actual);
 }
 
 /**
- * `shared_buffers` unless set: PostgreSQL's own 128 MB on a laptop; on a server 256 MB per GitLab
+ * The connections of `planned` instances: the budget of those there are, plus the largest instance's
+ * share for each one still to come (they share the tuning: kytes:gitlab.puma, kytes:gitlab.sidekiq).
+ */
+export function plannedConnections(budget: ConnectionBudget, planned: number): number {
+  const largest = Math.max(0, ...budget.instances.map((i) => i.connections));
+  return budget.required + Math.max(0, planned - budget.instances.length) * largest;
+}
+
+/**
+ * `max_connections` unless set: the planned connections rounded up to a hundred (small tuning changes
+ * then do not restart PostgreSQL), never below GitLab's minimum.
+ */
+export function defaultMaxConnections(budget: ConnectionBudget, planned = budget.instances.length): number {
+  return Math.max(GITLAB_MIN_CONNECTIONS, Math.ceil(plannedConnections(budget, planned) / 100) * 100);
+}
+
+/**
+ * `shared_buffers` unless set: PostgreSQL's own 128 MB on a laptop; on a server 256 MB per planned GitLab
  * instance, what GitLab's image gives its bundled PostgreSQL (omnibus docker/assets/gitlab.rb).
  */
-export function defaultSharedBuffersMB(profile: KytesConfig['memoryProfile'], instances: number): number {
-  return profile === 'constrained' ? 128 : 256 * instances;
+export function defaultSharedBuffersMB(profile: KytesConfig['memoryProfile'], planned: number): number {
+  return profile === 'constrained' ? 128 : 256 * planned;
 }
 
 export function derivePostgres(
@@ -48,6 +69,7 @@ export function derivePostgres(
   gitlab: readonly GitlabInstanceTopology[],
 ): PostgresTopology {
   const budget = connectionBudget(gitlab);
+  const planned = plannedInstances(config.postgres.plannedInstances, gitlab.length);
   return {
     container: `${s.prefix}-postgres`,
     alias: 'postgres',
@@ -55,8 +77,9 @@ export function derivePostgres(
     image: config.images.postgres,
     data: volume(s.prefix, 'postgres-data', '/var/lib/postgresql/data'),
     superuser: 'postgres',
-    maxConnections: config.postgres.maxConnections ?? defaultMaxConnections(budget),
-    sharedBuffersMB: config.postgres.sharedBuffersMB ?? defaultSharedBuffersMB(config.memoryProfile, gitlab.length),
+    maxConnections: config.postgres.maxConnections ?? defaultMaxConnections(budget, planned),
+    sharedBuffersMB: config.postgres.sharedBuffersMB ?? defaultSharedBuffersMB(config.memoryProfile, planned),
+    plannedInstances: planned,
     budget,
   };
 }

@@ -1,6 +1,9 @@
 import { KytesConfig } from '../config';
-import { StackBasics } from './common';
+import { StackBasics, volume } from './common';
 import { GitlabInstanceTopology, NginxServer, NginxTopology, RocketchatTopology, TlsTopology } from './types';
+
+/** Kytes' own directory for the rendered config: the image's /etc/nginx (mime.types) stays as it is. */
+const NGINX_CONFIG_DIR = '/etc/nginx/kytes';
 
 /** One server block per GitLab instance and one for Rocket.Chat, each routed to its container alias. */
 export function deriveNginx(
@@ -44,7 +47,8 @@ export function deriveNginx(
     listenPort: config.proxy.httpPort,
     publishedPort: config.proxy.httpPort,
     bindAddress: config.proxy.bindAddress,
-    configPath: '/etc/nginx/nginx.conf',
+    configPath: `${NGINX_CONFIG_DIR}/nginx.conf`,
+    configVolume: volume(s.prefix, 'nginx-config', NGINX_CONFIG_DIR),
     publicScheme: s.scheme,
     publicPort: s.publicPort,
     servers,

@@ -38,6 +38,8 @@ export interface PostgresTopology {
   readonly maxConnections: number;
   /** `shared_buffers`, in MB. */
   readonly sharedBuffersMB: number;
+  /** GitLab instances the defaults of both are sized for (`kytes:postgres.plannedInstances`). */
+  readonly plannedInstances: number;
   /** What the GitLab instances may open, by GitLab's documented formula. */
   readonly budget: ConnectionBudget;
 }
@@ -223,7 +225,14 @@ export interface NginxTopology {
   readonly listenPort: number;
   readonly publishedPort: number;
   readonly bindAddress: string;
+  /**
+   * Where nginx reads its whole config: in {@link configVolume}, written and reloaded in place by a step
+   * on the Docker host, so a changed config (an instance added) reaches the running nginx without
+   * replacing the container (`nginx -c configPath`).
+   */
   readonly configPath: string;
+  /** Holds `configPath` (and the candidate config checked before it replaces it); read-only in nginx. */
+  readonly configVolume: Volume;
   readonly publicScheme: 'http' | 'https';
   /** Port users see in URLs (`X-Forwarded-Port`): `httpPort` for http, 443 for https, unless `proxy.publicPort`. */
   readonly publicPort: number;

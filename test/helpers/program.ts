@@ -179,3 +179,10 @@ async function jestIsolated(fn: () => Promise<void>): Promise<void> {
 export function runStack(stack: string, extraConfig: Record<string, string> = {}): Promise<RecordedResource[]> {
   return runProgram(stack, { ...stackConfig(stack), ...extraConfig }).then((r) => r.resources);
 }
+
+/** The nginx config a run renders: the stdin of the step that writes it into nginx's config volume. */
+export function nginxConfigOf(resources: readonly RecordedResource[], prefix: string): string {
+  const step = resources.find((r) => r.name === `${prefix}-nginx-apply-config`);
+  if (!step) throw new Error(`no ${prefix}-nginx-apply-config in this run`);
+  return String(unwrap(step.inputs.stdin));
+}

@@ -54,8 +54,7 @@ export function collectSinks(rs: RecordedResource[], prefix: string): Sinks {
     if (file && content) shell[`ops script ${file}`] = Buffer.from(content, 'base64').toString('utf8');
   }
   const containers = rs.filter((r) => r.type === 'docker:index/container:Container');
-  const nginx = byName(rs, `${prefix}-nginx-container`);
-  const uploads = (unwrap(nginx?.inputs.uploads) ?? []) as Array<{ content: string }>;
+  const nginxConfig = byName(rs, `${prefix}-nginx-apply-config`);
   const env: Record<string, string[]> = {};
   const argv: Record<string, string[]> = {};
   const ruby: Record<string, string> = {};
@@ -80,7 +79,7 @@ export function collectSinks(rs: RecordedResource[], prefix: string): Sinks {
   return {
     shell,
     cron: String(unwrap(byName(rs, `${prefix}-ops-backup-schedule`)?.inputs.stdin) ?? ''),
-    nginx: uploads[0]?.content ?? '',
+    nginx: String(unwrap(nginxConfig?.inputs.stdin) ?? ''),
     ruby,
     javascript,
     env,

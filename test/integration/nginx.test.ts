@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import fc from 'fast-check';
-import { nginxHealthcheckCommand, NGINX_HEALTH_PATH, renderNginxConfig } from '../../lib/nginx';
+import { NGINX_HEALTH_PATH, nginxCommand, nginxHealthcheckCommand, renderNginxConfig } from '../../lib/nginx';
 import { NginxServer, Topology } from '../../lib/topology';
 import { docker, execIn, IMAGES, requireImages, Sandbox, uniqueName, waitFor } from './helpers/docker';
 import { freePort, get, upgrade } from './fixtures/nginx/http-client';
@@ -170,6 +170,7 @@ describe('nginx in front of stand-in upstreams on the stack network', () => {
       network: t.network.name,
       aliases: [t.nginx.alias],
       mounts: [{ type: 'bind', source: conf, target: t.nginx.configPath, readonly: true }],
+      cmd: nginxCommand(t.nginx),
       ports: [{ container: t.nginx.listenPort, host: t.nginx.publishedPort, hostIp: t.nginx.bindAddress }],
     });
     await waitFor(() => execIn(t.nginx.container, nginxHealthcheckCommand(t.nginx).slice(1)).then(() => true), {

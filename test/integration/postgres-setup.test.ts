@@ -153,12 +153,13 @@ describe('postgres setup SQL on a real PostgreSQL', () => {
   });
 
   it('runs with max_connections and shared_buffers from the connection budget (not the image default of 100)', async () => {
-    // Three standard instances: 3 × 230 + 3 superuser slots = 693, rounded up to 700; 3 × 256 MB of buffers.
+    // Three standard instances: 3 × 230 + 3 superuser slots = 693; sized for the 4 planned instances by
+    // default, 4 × 230 + 3 = 923, rounded up to 1000, and 4 × 256 MB of buffers.
     expect([t.postgres.budget.required, t.postgres.maxConnections, t.postgres.sharedBuffersMB]).toEqual([
-      693, 700, 768,
+      693, 1000, 1024,
     ]);
-    expect((await query('postgres', 'SHOW max_connections')).trim()).toBe('700');
-    expect((await query('postgres', 'SHOW shared_buffers')).trim()).toBe('768MB');
+    expect((await query('postgres', 'SHOW max_connections')).trim()).toBe('1000');
+    expect((await query('postgres', 'SHOW shared_buffers')).trim()).toBe('1GB');
   });
 
   it('runs on a PostgreSQL new enough for \\getenv', async () => {

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
-import { nginxHealthcheckCommand, renderNginxConfig } from '../../lib/nginx';
+import { nginxCommand, nginxHealthcheckCommand, renderNginxConfig } from '../../lib/nginx';
 import { Topology } from '../../lib/topology';
 import { renderTlsScript } from '../../lib/tls-script';
 import { TestCa } from '../helpers/certs';
@@ -62,6 +62,7 @@ describe('ACME with certbot and pebble through the real nginx', () => {
         { source: t.tls.volume!.name, target: t.tls.volume!.containerPath, readonly: true },
         { source: acme.webroot.name, target: acme.webroot.containerPath, readonly: true },
       ],
+      cmd: nginxCommand(t.nginx),
       ports: [
         { container: t.nginx.listenPort, host: t.nginx.publishedPort, hostIp: t.nginx.bindAddress },
         { container: t.nginx.https!.listenPort, host: t.nginx.https!.publishedPort, hostIp: t.nginx.bindAddress },

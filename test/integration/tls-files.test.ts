@@ -6,7 +6,7 @@ import * as path from 'path';
 import { promisify } from 'util';
 import fc from 'fast-check';
 import { parseConfig } from '../../lib/config';
-import { nginxHealthcheckCommand, renderNginxConfig } from '../../lib/nginx';
+import { nginxCommand, nginxHealthcheckCommand, renderNginxConfig } from '../../lib/nginx';
 import { deriveTopology, Topology } from '../../lib/topology';
 import { renderTlsScript } from '../../lib/tls-script';
 import { days, Pair, TestCa } from '../helpers/certs';
@@ -231,6 +231,7 @@ describe('files mode: the real nginx with openssl-made certificates', () => {
         { source: t.tls.volume!.name, target: t.tls.volume!.containerPath, readonly: true },
         { type: 'bind', source: pemDir, target: path.dirname(pem.certificatePath), readonly: true },
       ],
+      cmd: nginxCommand(t.nginx),
       ports: [
         { container: t.nginx.listenPort, host: t.nginx.publishedPort, hostIp: address },
         { container: t.nginx.https!.listenPort, host: t.nginx.https!.publishedPort, hostIp: address },
