@@ -17,7 +17,7 @@ import { deriveStackSecrets } from './lib/secrets';
 import { isResticOffHost } from './lib/config/offhost';
 
 // Wiring only: every name, port and URL below comes from the topology.
-const { config, topology: t, masterSecret, smtpPassword, tlsPem } = loadStack();
+const { config, topology: t, masterSecret, smtpPassword, backupAlert, tlsPem } = loadStack();
 const secrets = deriveStackSecrets(masterSecret, t);
 
 // The same connection as every other step (lib/connection.ts): user, port, sshOpts, host-key checking.
@@ -122,6 +122,9 @@ const ops = new BackupOps(`${t.prefix}-ops`, {
   gitlabContainers: Object.fromEntries(t.gitlab.map((g, i) => [g.name, gitlab[i].container])),
   resticPassword:
     config.backup.offHost !== undefined && isResticOffHost(config.backup.offHost) ? secrets.restic : undefined,
+  alertWebhook: backupAlert,
+  // A pre-upgrade backup runs the scripts installed before this `up`, which know only existing containers.
+  installAfter: [guard.gitlab, guard.postgres, ...(guard.mongo ? [guard.mongo] : [])],
   dependsOn: [
     postgres.container,
     postgres.setup,
@@ -175,6 +178,8 @@ export const backups = {
   dir: ops.backupDir,
   scriptsDir: ops.scriptsDir,
   cronFile: ops.cronFile,
+  // `off`: no scheduled backups (kytes:backup.schedule).
+  schedule: t.ops.schedule,
   lastOnDemandBackup: ops.lastBackupId,
   // For restic run by hand (docs/operations.md): the repository's password, as a Pulumi secret.
   resticPassword: ops.resticPasswordFile ? secrets.restic : undefined,

@@ -284,7 +284,8 @@ VACUUM ANALYZE notes;
         sh(`docker exec ${g.container} rm -f /var/opt/gitlab/backups/bench_gitlab_backup.tar`);
         // Restores: Kytes' whole procedure, then raw pg_restore into an empty database.
         const t1 = process.hrtime.bigint();
-        const restore = await runOps(bin, 'kytes-restore', [ids[ids.length - 1]], env);
+        // --yes: no terminal here; no safety backup, which would be a second backup inside the timed restore.
+        const restore = await runOps(bin, 'kytes-restore', [ids[ids.length - 1], '--yes', '--no-safety-backup'], env);
         r.r.push(seconds(t1));
         if (restore.status !== 0) throw new Error(`kytes-restore failed: ${restore.stderr}`);
         console.error(`  (r) Kytes kytes-restore: ${r.r[r.r.length - 1].toFixed(1)} s`);

@@ -19,6 +19,8 @@ export interface LoadedStack {
   readonly masterSecret: pulumi.Output<string>;
   /** `kytes:smtp.password` when `kytes:smtp.user` is set, read as a secret (the whole `kytes:smtp` is one). */
   readonly smtpPassword?: pulumi.Output<string>;
+  /** `kytes:backup.alert`, the webhook URL told when a scheduled backup fails, as a secret; absent when unset. */
+  readonly backupAlert?: pulumi.Output<string>;
   /** Per served hostname whose certificate is PEM text in `kytes:tls`, read through the secret-aware API. */
   readonly tlsPem: Readonly<Record<string, PemPair>>;
 }
@@ -37,7 +39,15 @@ export function loadStack(): LoadedStack {
   // parseConfig has checked the password is a secret, present exactly when kytes:smtp.user is.
   const smtpPassword = topology.mail?.auth ? secrets[SECRET_KEYS.smtpPassword] : undefined;
   const masterSecret = secrets[SECRET_KEYS.masterSecret];
-  return { config, topology, masterSecret, smtpPassword, tlsPem: pemPairs(topology, new pulumi.Config('kytes')) };
+  const backupAlert = secrets[SECRET_KEYS.backupAlert];
+  return {
+    config,
+    topology,
+    masterSecret,
+    smtpPassword,
+    backupAlert,
+    tlsPem: pemPairs(topology, new pulumi.Config('kytes')),
+  };
 }
 
 interface TlsPemConfig {

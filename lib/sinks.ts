@@ -159,3 +159,21 @@ export function argvOperand(value: string, what: string): string {
 export function envValue(value: string): string {
   return check('environment', 'value', value, /^[^\u0000]*$/, 'any text without a NUL byte');
 }
+
+// --- curl config files (curl --config) ------------------------------------------------------------
+
+/**
+ * A double-quoted value of a curl config file (`url = "…"`): curl reads `\\` and `\"` as escapes there,
+ * so both are escaped; a line break or other control character could start another option, so it is
+ * refused. The value is usually a secret (a webhook URL holds its token): the error never shows it.
+ */
+export function curlConfigString(value: string): string {
+  if (typeof value !== 'string' || CONTROL_CHARS.test(value)) {
+    const error = new Error(
+      'curl config: a value (not shown: it may be a secret) cannot be written there; allowed: one line without control characters',
+    );
+    error.name = 'SinkError';
+    throw error;
+  }
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}

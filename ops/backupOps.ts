@@ -1,5 +1,13 @@
 import * as pulumi from '@pulumi/pulumi';
-import { commentText, cronCommandWord, cronEnvLine, cronTimeFields, shellWord as shQuote } from '../lib/sinks';
+import { SCHEDULE_OFF } from '../lib/config/backup';
+import {
+  commentText,
+  cronCommandWord,
+  cronEnvLine,
+  cronTimeFields,
+  curlConfigString,
+  shellWord as shQuote,
+} from '../lib/sinks';
 import { Topology } from '../lib/topology';
 import { AS_ROOT, bashScript, HostCommand, hostCommand, HostCommandArgs, say } from './host';
 
@@ -17,7 +25,10 @@ export interface BackupOpsArgs {
    * `kytes-restore <id>`. They contain no secret.
    */
   readonly scripts: Readonly<Record<string, string>>;
-  /** Five-field cron schedule of automatic backups. Default `topology.ops.schedule` (`0 *\/4 * * *`). */
+  /**
+   * Five-field cron schedule of automatic backups, or `off` (no cron file; an installed one is removed).
+   * Default `topology.ops.schedule` (`kytes:backup.schedule`, `0 *\/4 * * *`).
+   */
   readonly schedule?: string;
   /** `kytes:backup.trigger`: each new value takes a backup during `pulumi up`. Default none: no on-demand backup. */
   readonly backupTrigger?: string;
@@ -37,6 +48,18 @@ export interface BackupOpsArgs {
    * Default none: no password file (an off-host location that is not a restic repository).
    */
   readonly resticPassword?: pulumi.Input<string>;
+  /**
+   * Webhook URL of `kytes:backup.alert`, a Pulumi secret: told when a scheduled backup fails. Written to
+   * `topology.ops.alertFile` on the host (root only, 0600) as a curl config file, from the command's
+   * standard input, never its command string, environment or log. Default none: no alert.
+   */
+  readonly alertWebhook?: pulumi.Input<string>;
+  /**
+   * Resources the scripts are installed after: the upgrade guards, whose pre-upgrade backup must run the
+   * scripts installed before this `pulumi up` (they know only the containers that exist), not the new
+   * ones (which may name an instance this `up` has not created yet). Default none.
+   */
+  readonly installAfter?: readonly pulumi.Resource[];
 }
 
 /** Set on the machine running `pulumi` to delete without the backup (local Docker host only). */
@@ -66,6 +89,8 @@ const CRON_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
  * function: the command words are shell-quoted with `%` escaped (cron reads `%` as a newline).
  */
 export function renderCronFile(t: Topology, schedule: string): string {
+  // `--scheduled`: kytes-backup appends its output to cron.log itself (rotated, bounded) and tells the alert
+  // webhook about a failure; the redirection here only catches what fails before it gets that far.
   return [
     commentText(
       `# Kytes stack ${t.stack} (${t.prefix}): scheduled backups. Managed by Pulumi; set kytes:backup.schedule instead of editing.`,
@@ -73,7 +98,7 @@ export function renderCronFile(t: Topology, schedule: string): string {
     cronEnvLine('SHELL', '/bin/bash'),
     cronEnvLine('PATH', CRON_PATH),
     cronEnvLine('CRON_TZ', t.timezone),
-    `${cronTimeFields(schedule)} root ${cronCommandWord(`${t.ops.scriptsDir}/kytes-backup`)} >> ${cronCommandWord(`${t.ops.backupDir}/cron.log`)} 2>&1`,
+    `${cronTimeFields(schedule)} root ${cronCommandWord(`${t.ops.scriptsDir}/kytes-backup`)} --scheduled >> ${cronCommandWord(t.ops.cronLog)} 2>&1`,
     '',
   ].join('\n');
 }
@@ -104,7 +129,8 @@ function validate(args: BackupOpsArgs, schedule: string): void {
     .filter((f) => !SCRIPT_NAME.test(f))
     .forEach((f) => problems.push(`script name ${JSON.stringify(f)} is not a plain file name`));
   REQUIRED_SCRIPTS.filter((f) => !files.includes(f)).forEach((f) => problems.push(`script ${f} is missing`));
-  if (!/^\S+( \S+){4}$/.test(schedule)) problems.push(`schedule ${JSON.stringify(schedule)} is not five cron fields`);
+  if (schedule !== SCHEDULE_OFF && !/^\S+( \S+){4}$/.test(schedule))
+    problems.push(`schedule ${JSON.stringify(schedule)} is not five cron fields, nor off`);
   const instances = args.topology.gitlab.map((g) => g.name);
   instances
     .filter((i) => !args.gitlabContainers[i])
@@ -115,7 +141,11 @@ function validate(args: BackupOpsArgs, schedule: string): void {
   if (problems.length > 0) throw new Error(`BackupOps: ${problems.join('; ')}`);
 }
 
-function installScriptsScript(t: Topology, files: readonly string[]): string {
+/**
+ * Installs the scripts read from stdin ({@link encodeScripts}) into `ops.scriptsDir`, removes scripts an
+ * earlier version installed and this one does not, creates the 0700 backup dir. As root (AS_ROOT).
+ */
+export function installScriptsScript(t: Topology, files: readonly string[]): string {
   const dir = shQuote(t.ops.scriptsDir);
   return bashScript(
     AS_ROOT,
@@ -144,11 +174,10 @@ function removeScriptsScript(t: Topology, files: readonly string[]): string {
 }
 
 /**
- * Writes the restic password from stdin into a root-only file: umask first, so it is never readable
- * by anyone else, not even for an instant; a temporary name, then a rename; nothing printed.
+ * Writes a secret from stdin into a root-only file: umask first, so it is never readable by anyone
+ * else, not even for an instant; a temporary name, then a rename; nothing printed.
  */
-export function installResticPasswordScript(t: Topology): string {
-  const file = t.ops.resticPasswordFile;
+function installSecretFileScript(file: string, what: string): string {
   const dir = shQuote(file.slice(0, file.lastIndexOf('/')));
   const tmp = shQuote(`${file}.tmp`);
   return bashScript(
@@ -156,9 +185,32 @@ export function installResticPasswordScript(t: Topology): string {
     'umask 077',
     `install -d -m 0700 ${dir}`,
     `cat > ${tmp}`,
-    `test -s ${tmp} || { echo "kytes: empty restic password on stdin" >&2; exit 1; }`,
+    `test -s ${tmp} || { echo "kytes: empty ${what} on stdin" >&2; exit 1; }`,
     `chmod 0600 ${tmp}`,
     `mv -f ${tmp} ${shQuote(file)}`,
+  );
+}
+
+/** Writes the restic password (from stdin) to `ops.resticPasswordFile`. */
+export function installResticPasswordScript(t: Topology): string {
+  return installSecretFileScript(t.ops.resticPasswordFile, 'restic password');
+}
+
+/** Writes the alert webhook's curl config (from stdin) to `ops.alertFile`. */
+export function installAlertScript(t: Topology): string {
+  return installSecretFileScript(t.ops.alertFile, 'alert webhook');
+}
+
+/** The curl config file that names the webhook: curl reads the URL from it, never from its arguments. */
+export function alertCurlConfig(url: string): string {
+  return `url = ${curlConfigString(url)}\n`;
+}
+
+/** Removes the cron file of the stack, saying the schedule is off. */
+function scheduleOffScript(t: Topology): string {
+  return bashScript(
+    AS_ROOT,
+    `if [ -e ${shQuote(t.ops.cronFile)} ]; then rm -f -- ${shQuote(t.ops.cronFile)}; ${say('kytes:backup.schedule is off: removed %s, no scheduled backups', t.ops.cronFile)}; else ${say('kytes:backup.schedule is off: no scheduled backups')}; fi`,
   );
 }
 
@@ -227,8 +279,12 @@ function lastLine(text: string): string {
 export class BackupOps extends pulumi.ComponentResource {
   /** Installs the scripts into `ops.scriptsDir` and creates `ops.backupDir`. */
   readonly scripts: HostCommand;
-  /** The cron file at `ops.cronFile`. */
-  readonly backupSchedule: HostCommand;
+  /** The cron file at `ops.cronFile`; absent when the schedule is `off`. */
+  readonly backupSchedule?: HostCommand;
+  /** Present when the schedule is `off`: removes a cron file left by an earlier schedule. */
+  readonly scheduleOff?: HostCommand;
+  /** Present when `alertWebhook` is set: the root-only curl config naming the webhook. */
+  readonly alertFile?: HostCommand;
   /** Present when `backupTrigger` is set. */
   readonly onDemandBackup?: HostCommand;
   /** Present when `restoreFrom` is set. */
@@ -262,23 +318,50 @@ export class BackupOps extends pulumi.ComponentResource {
     // Changed script content changes stdin: an update, which re-runs create in place. No triggers, so
     // nothing replaces it; should anything else, deleteBeforeReplace (on every command here, since each
     // owns fixed paths) runs the old delete before the new create, not after it.
-    this.scripts = cmd('scripts', {
-      create: installScriptsScript(t, files),
-      delete: removeScriptsScript(t, files),
-      stdin: encodeScripts(args.scripts),
-      logging: 'stdoutAndStderr',
-    });
-
-    this.backupSchedule = cmd(
-      'backup-schedule',
+    this.scripts = cmd(
+      'scripts',
       {
-        create: installCronScript(t),
-        delete: bashScript(AS_ROOT, `rm -f -- ${shQuote(t.ops.cronFile)}`),
-        stdin: renderCronFile(t, schedule),
+        create: installScriptsScript(t, files),
+        delete: removeScriptsScript(t, files),
+        stdin: encodeScripts(args.scripts),
         logging: 'stdoutAndStderr',
       },
-      [this.scripts],
+      [...(args.installAfter ?? [])],
     );
+
+    if (schedule === SCHEDULE_OFF) {
+      // A command of another name: switching a schedule off deletes `backup-schedule`, whose delete removes
+      // the cron file; this one removes a file no state knows of, and says the schedule is off. No delete:
+      // switching back on creates `backup-schedule` before this one goes.
+      this.scheduleOff = cmd('backup-schedule-off', { create: scheduleOffScript(t), logging: 'stdoutAndStderr' }, [
+        this.scripts,
+      ]);
+    } else {
+      this.backupSchedule = cmd(
+        'backup-schedule',
+        {
+          create: installCronScript(t),
+          delete: bashScript(AS_ROOT, `rm -f -- ${shQuote(t.ops.cronFile)}`),
+          stdin: renderCronFile(t, schedule),
+          logging: 'stdoutAndStderr',
+        },
+        [this.scripts],
+      );
+    }
+    if (args.alertWebhook !== undefined) {
+      // Like the restic password: the secret is stdin only, logging off. Deleted with the setting (or the
+      // stack): no alert without a schedule to report on.
+      this.alertFile = cmd(
+        'backup-alert',
+        {
+          create: installAlertScript(t),
+          delete: bashScript(AS_ROOT, `rm -f -- ${shQuote(t.ops.alertFile)}`),
+          stdin: pulumi.secret(pulumi.output(args.alertWebhook).apply(alertCurlConfig)),
+          logging: 'none',
+        },
+        [this.scripts],
+      );
+    }
 
     // The secret is this command's stdin only: pulumi-command passes stdin to the process (locally) or
     // the SSH session (remotely) and never repeats it in an error, unlike the command string and output.
@@ -318,7 +401,12 @@ export class BackupOps extends pulumi.ComponentResource {
       this.restore = cmd(
         'restore',
         {
-          create: bashScript(AS_ROOT, `${lockWait} exec ${run('kytes-restore')} ${shQuote(args.restoreFrom)}`),
+          // --yes: nobody is there to confirm; --once: a later `up` (even after destroy) with the same
+          // kytes:restore.from finds it recorded in the backup dir and restores nothing.
+          create: bashScript(
+            AS_ROOT,
+            `${lockWait} exec ${run('kytes-restore')} --yes --once ${shQuote(args.restoreFrom)}`,
+          ),
           triggers: [args.restoreFrom],
           logging: 'stdoutAndStderr',
         },

@@ -64,13 +64,19 @@ export function say(format: string, ...values: string[]): string {
 
 /**
  * The scripts dir, the cron file and the 0700 backup dir belong to root, and cron runs the scripts as
- * root. When Pulumi logs in as another user, the script re-runs itself under password-less sudo:
- * `$BASH_EXECUTION_STRING` is the text bash was given with `-c`, and `exec` keeps stdin.
+ * root. When Pulumi (or `npm run backup` and the other operator commands) logs in as another user, the
+ * script re-runs itself under password-less sudo: `$BASH_EXECUTION_STRING` is the text bash was given
+ * with `-c`, and `exec` keeps stdin. Without sudo, or when sudo wants a password, one line says so and
+ * how to fix it.
  */
 export const AS_ROOT = [
   'if [ "$(id -u)" -ne 0 ]; then',
+  '  if ! command -v sudo >/dev/null 2>&1; then',
+  '    echo "kytes: error: $(id -un)@$(uname -n) is not root and sudo is not installed there, and Kytes ops run as root on the Docker host: log in as root, or install sudo and allow $(id -un) password-less sudo; nothing was changed" >&2',
+  '    exit 1',
+  '  fi',
   '  if ! sudo -n true 2>/dev/null; then',
-  '    echo "kytes: $(id -un)@$(hostname) is neither root nor allowed password-less sudo; Kytes ops need root on the Docker host" >&2',
+  '    echo "kytes: error: $(id -un)@$(uname -n) is not root and may not use sudo without a password, and Kytes ops run as root on the Docker host: log in as root, or allow $(id -un) password-less sudo there (a sudoers line such as: $(id -un) ALL=(root) NOPASSWD: ALL); nothing was changed" >&2',
   '    exit 1',
   '  fi',
   '  exec sudo -n -- /bin/bash -c "$BASH_EXECUTION_STRING"',

@@ -61,7 +61,11 @@ function helpers(t: Topology): string[] {
     `  [ -x ${shQuote(backup)} ] || fail "${backup} is missing, so no backup can be taken before upgrading $1; run pulumi up with the current images first (it installs the ops scripts), or skip the backup: touch ${skip}"`,
     '  note "backup before upgrading $1"',
     '  local id',
-    `  id=$(KYTES_LOCK_WAIT=${LOCK_WAIT_SECONDS} ${shQuote(backup)} --label preupgrade | tail -n 1)`,
+    '  local -a uncreated=()',
+    // The installed scripts predate this `up` (BackupOps installs the new ones after the guards): they know
+    // only instances that exist. An older install without --skip-uncreated runs without it.
+    `  if grep -q -- --skip-uncreated <<<"$(${shQuote(backup)} --help 2>/dev/null || true)"; then uncreated=(--skip-uncreated); fi`,
+    `  id=$(KYTES_LOCK_WAIT=${LOCK_WAIT_SECONDS} ${shQuote(backup)} --label preupgrade "\${uncreated[@]}" | tail -n 1)`,
     '  note "pre-upgrade backup $id taken and verified; it restores onto the versions running now"',
     '}',
   ];

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
 import { configSchema, SMTP_PASSWORD_REFERENCE } from '../lib/config';
+import { BACKUP_ALERT_REFERENCE } from '../lib/config/backup';
 
 /**
  * The README's config reference, generated from the zod schema so the two cannot drift.
@@ -56,6 +57,8 @@ export function configReference(): string {
   // Secret leaves are not in the schema: each row goes after the last row of its section.
   const lastSmtpRow = out.map((row) => row.startsWith('| `kytes:smtp.')).lastIndexOf(true);
   out.splice(lastSmtpRow + 1, 0, SMTP_PASSWORD_REFERENCE);
+  const lastBackupRow = out.map((row) => row.startsWith('| `kytes:backup.')).lastIndexOf(true);
+  out.splice(lastBackupRow + 1, 0, BACKUP_ALERT_REFERENCE);
   out.push(
     '| `kytes:masterSecret` | secret string, ≥ 32 characters | Every stored password is derived from it. Set once with `npm run pulumi -- config set --secret kytes:masterSecret` (`dev:up` does it); never change it on a stack with data. **Required.** |',
   );

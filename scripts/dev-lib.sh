@@ -49,6 +49,17 @@ kytes_stack_docker_host() {
   echo "${host:-unix:///var/run/docker.sock}"
 }
 
+# kytes:backup.schedule of the dev stack as Pulumi.dev.yaml sets it (empty when it does not: the default).
+kytes_stack_backup_schedule() {
+  local file="$KYTES_ROOT/Pulumi.$KYTES_DEV_STACK.yaml"
+  [ -f "$file" ] || return 0
+  awk '
+    /^  kytes:backup:[[:space:]]*$/ { inside = 1; next }
+    inside && /^    schedule:/ { sub(/^    schedule:[[:space:]]*/, ""); gsub(/^["'\'']|["'\'']$/, ""); print; exit }
+    inside && !/^    / { inside = 0 }
+  ' "$file"
+}
+
 kytes_need_docker() {
   command -v docker >/dev/null ||
     kytes_fail "the docker CLI is not on PATH: install Docker Engine 25 or newer (Debian/Ubuntu: apt-get install docker.io; https://docs.docker.com/engine/install/) and run again"
@@ -76,10 +87,11 @@ kytes_need_pulumi() {
     kytes_fail "the Pulumi CLI is not on PATH: install it (curl -fsSL https://get.pulumi.com | sh, or https://www.pulumi.com/docs/iac/download-install/), open a new shell and run again"
 }
 
-# The ops scripts go to /opt/kytes/<prefix> and the backup schedule to /etc/cron.d on this machine, as root.
+# The ops scripts go to /opt/kytes/<prefix> (and a backup schedule, when one is set, to /etc/cron.d) on this
+# machine, as root.
 kytes_need_root_for_ops() {
   case "$(kytes_stack_docker_host)" in ssh://*) return 0 ;; esac
   [ "$(id -u)" -eq 0 ] && return 0
   command -v sudo >/dev/null && sudo -n true 2>/dev/null && return 0
-  kytes_fail "$(id -un) is neither root nor allowed password-less sudo: the $KYTES_DEV_STACK stack installs its backup scripts in /opt/kytes and a schedule in /etc/cron.d as root. Run as root, or allow password-less sudo (see README, Two commands)"
+  kytes_fail "$(id -un) is neither root nor allowed password-less sudo: the $KYTES_DEV_STACK stack installs its backup scripts in /opt/kytes as root (and a schedule in /etc/cron.d when kytes:backup.schedule is set). Run as root, or allow password-less sudo (see README, Two commands)"
 }

@@ -22,4 +22,8 @@ if ! pulumi config get kytes:masterSecret >/dev/null 2>&1; then
     pulumi config set --secret kytes:masterSecret
   echo "dev-up: generated kytes:masterSecret (encrypted in Pulumi.$KYTES_DEV_STACK.yaml; keep it: the data depends on it)"
 fi
+case "$(kytes_stack_backup_schedule)" in
+  off) echo "dev-up: scheduled backups are off on the $KYTES_DEV_STACK stack (kytes:backup.schedule: off in Pulumi.$KYTES_DEV_STACK.yaml), so no root cron job is installed: back up with npm run backup -- --stack $KYTES_DEV_STACK, or set a schedule with npm run pulumi -- config set --path kytes:backup.schedule '0 */4 * * *'" ;;
+  *) echo "dev-up: the $KYTES_DEV_STACK stack installs a root cron job for its scheduled backups (/etc/cron.d, kytes:backup.schedule in Pulumi.$KYTES_DEV_STACK.yaml; set it to off to have none)" ;;
+esac
 pulumi up --stack "$KYTES_DEV_STACK" --yes "$@"

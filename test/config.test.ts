@@ -1,6 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import {
   ConfigError,
+  configSchema,
   DEFAULT_IMAGES,
   isPinnedImage,
   parseConfig,
@@ -35,7 +36,7 @@ describe('parseConfig', () => {
       mongo: { replicaSet: 'rs0', members: 1 },
       images: { ...DEFAULT_IMAGES, versions: {} },
       admin: { username: 'kytes-admin', name: 'Kytes Admin' },
-      backup: { schedule: '0 */4 * * *', keepLast: 6, keepDaily: 7, keepWeekly: 4 },
+      backup: { schedule: '0 */4 * * *', keepLast: 6, keepDaily: 7, keepWeekly: 4, alertFormat: 'rocketchat' },
       restore: {},
       logs: { maxSize: '10m', maxFiles: 5 },
     });
@@ -359,11 +360,13 @@ describe('secret fields (lib/config/secretFields.ts)', () => {
   const secretBackup = (k: string) => k === 'kytes:masterSecret' || k === 'kytes:backup';
 
   it('a key set with --secret that holds no secret field is refused, its value never shown', () => {
-    expect(() => parseConfig(all, secretBackup)).toThrow(
-      'kytes:backup: received a secret value; allowed: plain text — nothing in kytes:backup is a secret',
+    const network = { ...SECRET, 'kytes:network': JSON.stringify({ name: 'nested-secret-value' }) };
+    const secretNetwork = (k: string) => k === 'kytes:masterSecret' || k === 'kytes:network';
+    expect(() => parseConfig(network, secretNetwork)).toThrow(
+      'kytes:network: received a secret value; allowed: plain text — nothing in kytes:network is a secret',
     );
     try {
-      parseConfig(all, secretBackup);
+      parseConfig(network, secretNetwork);
     } catch (e) {
       expect(String(e)).not.toContain('nested-secret-value');
     }
@@ -387,5 +390,25 @@ describe('secret fields (lib/config/secretFields.ts)', () => {
     } finally {
       fields.pop();
     }
+  });
+});
+
+describe('kytes:backup.schedule off and kytes:backup.alertFormat', () => {
+  it('off is a schedule: no scheduled backups', () => {
+    expect(configSchema.parse({ backup: { schedule: 'off' } }).backup.schedule).toBe('off');
+  });
+
+  it.each(['Off', 'false', 'none', ''])('refuses %j, saying off is the word', (schedule) => {
+    const r = configSchema.safeParse({ backup: { schedule } });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0].message).toMatch(/, or off \(no scheduled backups\)$/);
+  });
+
+  it('alertFormat: rocketchat by default, or json; nothing else', () => {
+    expect(configSchema.parse({}).backup.alertFormat).toBe('rocketchat');
+    expect(configSchema.parse({ backup: { alertFormat: 'json' } }).backup.alertFormat).toBe('json');
+    expect(configSchema.safeParse({ backup: { alertFormat: 'slack' } }).error?.issues[0].message).toBe(
+      'one of rocketchat, json',
+    );
   });
 });

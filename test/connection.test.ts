@@ -1,6 +1,7 @@
 import { deriveConnection, hostBash, providerSshOpts, sshArgv, sshOptions } from '../lib/connection';
 import { dockerExecCommand } from '../components/dockerExec';
-import { hostCommand as cliCommand, topologyFromStackYaml } from '../ops/cli';
+import { shellWord } from '../lib/sinks';
+import { hostCommand as cliCommand, operatorScript, topologyFromStackYaml } from '../ops/cli';
 import { runProgram, stackConfig, unwrap } from './helpers/program';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
@@ -112,8 +113,16 @@ describe('every place that reaches the Docker host uses the same connection', ()
     }
 
     const yaml = `config:\n  kytes:docker:\n    host: ${DOCKER.host}\n    sshOpts: ${JSON.stringify(SSH_OPTS)}\n    hostKey: ${KEY}\n`;
-    const cli = cliCommand(topologyFromStackYaml(yaml, 'prod'), 'kytes-backups', ['--json']);
-    expect(cli).toEqual({ file: 'ssh', args: [...ARGV, "'/opt/kytes/kytes-prod/kytes-backups' '--json'"] });
+    const t = topologyFromStackYaml(yaml, 'prod');
+    const cli = cliCommand(t, 'kytes-backups', ['--json']);
+    // Exactly the connection's ssh argv, then the operator script (scripts installed? root or sudo -n?) for bash.
+    expect(cli).toEqual({
+      file: 'ssh',
+      args: [...ARGV, `/bin/bash -c ${shellWord(operatorScript(t, 'kytes-backups', ['--json']))}`],
+    });
+    expect(operatorScript(t, 'kytes-backups', ['--json']).split('\n').pop()).toBe(
+      "exec '/opt/kytes/kytes-prod/kytes-backups' '--json'",
+    );
   }, 60000);
 
   it('the ops scripts on the host talk to the same engine: DOCKER_HOST in kytes-lib.sh', async () => {

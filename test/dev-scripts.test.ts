@@ -195,7 +195,7 @@ describe('npm run dev:up: checks before anything else, each with its fix', () =>
     const r = run('dev-up.sh', [], { ...ALL, user: 'user' });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(
-      'dev-up: alice is neither root nor allowed password-less sudo: the dev stack installs its backup scripts in /opt/kytes and a schedule in /etc/cron.d as root. Run as root, or allow password-less sudo (see README, Two commands)\n',
+      'dev-up: alice is neither root nor allowed password-less sudo: the dev stack installs its backup scripts in /opt/kytes as root (and a schedule in /etc/cron.d when kytes:backup.schedule is set). Run as root, or allow password-less sudo (see README, Two commands)\n',
     );
     expect(tools(r)).toEqual(['docker']);
   });
@@ -216,6 +216,21 @@ describe('npm run dev:up: checks before anything else, each with its fix', () =>
     ]);
     expect(fs.existsSync(path.join(r.repo, '.pulumi-state'))).toBe(true);
     expect(r.stdout).toContain('dev-up: generated kytes:masterSecret');
+    // Pulumi.dev.yaml sets kytes:backup.schedule: off, and dev-up says so.
+    expect(r.stdout).toContain(
+      "dev-up: scheduled backups are off on the dev stack (kytes:backup.schedule: off in Pulumi.dev.yaml), so no root cron job is installed: back up with npm run backup -- --stack dev, or set a schedule with npm run pulumi -- config set --path kytes:backup.schedule '0 */4 * * *'\n",
+    );
+  });
+
+  it('with a schedule set, says the stack installs a root cron job', () => {
+    const yaml = fs
+      .readFileSync(path.join(ROOT, 'Pulumi.dev.yaml'), 'utf8')
+      .replace('schedule: "off"', 'schedule: "0 3 * * *"');
+    const r = run('dev-up.sh', [], { ...ALL, user: 'sudo', stackYaml: yaml });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(
+      'dev-up: the dev stack installs a root cron job for its scheduled backups (/etc/cron.d, kytes:backup.schedule in Pulumi.dev.yaml; set it to off to have none)\n',
+    );
   });
 });
 

@@ -152,6 +152,9 @@ describe('topology', () => {
       schedule: '0 */4 * * *',
       invocationLog: '/var/backups/kytes/kytes-prod/invocations.jsonl',
       resticPasswordFile: '/etc/kytes/kytes-prod/restic-password',
+      cronLog: '/var/backups/kytes/kytes-prod/cron.log',
+      alertFile: '/etc/kytes/kytes-prod/backup-alert.curl',
+      alertFormat: 'rocketchat',
     });
     expect(t.published).toEqual([
       { owner: 'kytes:proxy.httpPort', bindAddress: '0.0.0.0', port: 80 },

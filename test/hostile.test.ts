@@ -235,9 +235,18 @@ const REFUSED: Case[] = [
   ],
   // 6. Secrets where none belong, and secrets in messages.
   [
-    'a trigger set with --secret',
-    backup({ trigger: 'hunter2-trigger' }),
-    { refused: 'kytes:backup: received a secret value', secret: 'hunter2-trigger' },
+    'a restore id set with --secret',
+    { 'kytes:restore': { from: 'hunter2-restore' } },
+    { refused: 'kytes:restore: received a secret value', secret: 'hunter2-restore' },
+    ['kytes:restore'],
+  ],
+  [
+    'a backup alert that is not a URL (a secret: never shown)',
+    backup({ alert: 'hunter2-alert' }),
+    {
+      refused: 'kytes:backup.alert: received a secret value; allowed: an http:// or https:// URL',
+      secret: 'hunter2-alert',
+    },
     ['kytes:backup'],
   ],
   [
@@ -304,7 +313,7 @@ const LANDS: Case[] = [
       sameShape: true,
       lands: (_r, s) => {
         expect(cronJobs(s.cron)[0].command).toBe(
-          "'/opt/kytes/kytes-dev/kytes-backup' >> '/srv/kytes+backups/a_b.c@d-e/cron.log' 2>&1",
+          "'/opt/kytes/kytes-dev/kytes-backup' --scheduled >> '/srv/kytes+backups/a_b.c@d-e/cron.log' 2>&1",
         );
         expect(lib(s)).toContain("\nBACKUP_DIR='/srv/kytes+backups/a_b.c@d-e'\n");
       },
@@ -513,11 +522,17 @@ const asObject = ([what, config, expected, secretKeys]: Case) => ({
 });
 const count = { refused: REFUSED.length, lands: LANDS.length };
 
+/** The dev stack with a backup schedule (dev's is off): the cron file is one of the sinks audited. */
+function base(): Record<string, string> {
+  const dev = stackConfig('dev');
+  return { ...dev, 'kytes:backup': JSON.stringify({ ...JSON.parse(dev['kytes:backup']), schedule: '0 */4 * * *' }) };
+}
+
 async function run(config: Record<string, unknown>, secretKeys: string[] = []): Promise<StackRun> {
   const master = secretKeys.find((k) => k.startsWith('MASTER:'));
   return runProgram(
     'dev',
-    { ...stackConfig('dev'), ...flattenConfig(config) },
+    { ...base(), ...flattenConfig(config) },
     { secretKeys: secretKeys.filter((k) => !k.startsWith('MASTER:')), masterSecret: master?.slice('MASTER:'.length) },
   );
 }

@@ -1,5 +1,6 @@
 // The mocks must be in place before any module that declares resources is loaded.
 import { byName, mockStdout, promiseOf, registered, settled } from './helpers/mocks-ops';
+import * as command from '@pulumi/command';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { configSchema, KytesConfigInput } from '../lib/config';
@@ -76,7 +77,7 @@ async function build(name: string, t: Topology, extra: Partial<BackupOpsArgs> = 
   });
   const children: HostCommand[] = [
     ops.scripts,
-    ops.backupSchedule,
+    ...(ops.backupSchedule ? [ops.backupSchedule] : []),
     ops.predestroyBackup,
     ...Object.values(ops.decommissionBackups),
   ];
@@ -93,8 +94,12 @@ function quoted(s: string): string {
 
 const AS_ROOT = [
   'if [ "$(id -u)" -ne 0 ]; then',
+  '  if ! command -v sudo >/dev/null 2>&1; then',
+  '    echo "kytes: error: $(id -un)@$(uname -n) is not root and sudo is not installed there, and Kytes ops run as root on the Docker host: log in as root, or install sudo and allow $(id -un) password-less sudo; nothing was changed" >&2',
+  '    exit 1',
+  '  fi',
   '  if ! sudo -n true 2>/dev/null; then',
-  '    echo "kytes: $(id -un)@$(hostname) is neither root nor allowed password-less sudo; Kytes ops need root on the Docker host" >&2',
+  '    echo "kytes: error: $(id -un)@$(uname -n) is not root and may not use sudo without a password, and Kytes ops run as root on the Docker host: log in as root, or allow $(id -un) password-less sudo there (a sudoers line such as: $(id -un) ALL=(root) NOPASSWD: ALL); nothing was changed" >&2',
   '    exit 1',
   '  fi',
   '  exec sudo -n -- /bin/bash -c "$BASH_EXECUTION_STRING"',
@@ -175,7 +180,9 @@ const EXPECTED: Record<string, { create: string; delete?: string }> = {
     delete: script(AS_ROOT, "rm -f -- '/etc/cron.d/kytes-kytes-dev'"),
   },
   'ops-backup-on-demand': { create: script(AS_ROOT, `KYTES_LOCK_WAIT=3600 exec '${S}/kytes-backup' --label ondemand`) },
-  'ops-restore': { create: script(AS_ROOT, `KYTES_LOCK_WAIT=3600 exec '${S}/kytes-restore' '20261122T040000Z'`) },
+  'ops-restore': {
+    create: script(AS_ROOT, `KYTES_LOCK_WAIT=3600 exec '${S}/kytes-restore' --yes --once '20261122T040000Z'`),
+  },
   'ops-decommission-backup-main': DECOMMISSION('main'),
   'ops-decommission-backup-team-b': DECOMMISSION('team-b'),
   'ops-predestroy-backup': {
@@ -265,7 +272,7 @@ describe('BackupOps on a local Docker host', () => {
         'SHELL=/bin/bash\n' +
         'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n' +
         'CRON_TZ=UTC\n' +
-        `0 */4 * * * root '${S}/kytes-backup' >> '${B}/cron.log' 2>&1\n`,
+        `0 */4 * * * root '${S}/kytes-backup' --scheduled >> '${B}/cron.log' 2>&1\n`,
     );
     expect(LOCAL.ops.cronFile).toBe('/etc/cron.d/kytes-kytes-dev');
   });
@@ -274,7 +281,7 @@ describe('BackupOps on a local Docker host', () => {
     const t = topology({ timezone: 'Europe/Paris', backup: { schedule: '30 2 * * 1-5' } });
     expect(renderCronFile(t, '30 2 * * 1-5').split('\n').slice(3)).toEqual([
       'CRON_TZ=Europe/Paris',
-      `30 2 * * 1-5 root '${S}/kytes-backup' >> '${B}/cron.log' 2>&1`,
+      `30 2 * * 1-5 root '${S}/kytes-backup' --scheduled >> '${B}/cron.log' 2>&1`,
       '',
     ]);
   });
@@ -369,7 +376,7 @@ describe('BackupOps on an ssh:// Docker host', () => {
     expect(byName('sshops-restore').inputs.create).toBe(
       "/bin/bash -c 'set -euo pipefail\n" +
         AS_ROOT.split("'").join("'\\''") +
-        "\nKYTES_LOCK_WAIT=3600 exec '\\''/opt/kytes/kytes-dev/kytes-restore'\\'' '\\''20261122T040000Z'\\'''",
+        "\nKYTES_LOCK_WAIT=3600 exec '\\''/opt/kytes/kytes-dev/kytes-restore'\\'' --yes --once '\\''20261122T040000Z'\\'''",
     );
   });
 
@@ -466,6 +473,96 @@ describe('BackupOps with a restic off-host repository', () => {
   });
 });
 
+describe('BackupOps with kytes:backup.schedule off', () => {
+  const t = topology({ prefix: 'kytes-off', backup: { schedule: 'off' } });
+  let off: Built;
+  beforeAll(async () => {
+    off = await build('offops', t);
+    await settled([off.ops.scheduleOff!]);
+  });
+
+  it('installs no cron file: no backup-schedule command, one that removes a cron file left by an earlier schedule', () => {
+    expect(off.ops.backupSchedule).toBeUndefined();
+    expect(registered.has('offops-backup-schedule')).toBe(false);
+    const inputs = byName('offops-backup-schedule-off').inputs;
+    expect(inputs.create).toBe(
+      script(
+        AS_ROOT,
+        "if [ -e '/etc/cron.d/kytes-kytes-off' ]; then rm -f -- '/etc/cron.d/kytes-kytes-off'; printf 'kytes: kytes:backup.schedule is off: removed %s, no scheduled backups\\n' '/etc/cron.d/kytes-kytes-off' >&2; else printf 'kytes: kytes:backup.schedule is off: no scheduled backups\\n' >&2; fi",
+      ),
+    );
+    // No delete: switching the schedule back on creates backup-schedule before this one is deleted.
+    expect(inputs.delete).toBeUndefined();
+    expect(inputs.stdin).toBeUndefined();
+    expect(byName('offops-backup-schedule-off').dependencies).toEqual([byName('offops-scripts').urn]);
+  });
+
+  it('keeps every other command: backups on delete still run', () => {
+    expect(
+      commandsOf('offops')
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual([
+      'offops-backup-schedule-off',
+      'offops-decommission-backup-main',
+      'offops-predestroy-backup',
+      'offops-scripts',
+    ]);
+  });
+});
+
+describe('BackupOps with an alert webhook (kytes:backup.alert)', () => {
+  const URL = 'https://chat.example.com/hooks/abc123/alert-sentinel-7f3e';
+  const t = topology({ prefix: 'kytes-alrt' });
+  beforeAll(async () => {
+    const built = await build('alrtops', t, { ...LOCAL_ARGS, alertWebhook: pulumi.secret(URL) });
+    await settled([built.ops.alertFile!]);
+  });
+
+  it('writes the curl config naming the webhook from stdin, as a secret, logging off, into a root-only file', () => {
+    const inputs = byName('alrtops-backup-alert').inputs;
+    expect(inputs.stdin).toEqual({ [SECRET_SIG_KEY]: SECRET_SIG, value: `url = "${URL}"\n` });
+    expect(inputs.logging).toBe('none');
+    expect(inputs.create).toBe(
+      script(
+        AS_ROOT,
+        'umask 077',
+        "install -d -m 0700 '/etc/kytes/kytes-alrt'",
+        "cat > '/etc/kytes/kytes-alrt/backup-alert.curl.tmp'",
+        `test -s '/etc/kytes/kytes-alrt/backup-alert.curl.tmp' || { echo "kytes: empty alert webhook on stdin" >&2; exit 1; }`,
+        "chmod 0600 '/etc/kytes/kytes-alrt/backup-alert.curl.tmp'",
+        "mv -f '/etc/kytes/kytes-alrt/backup-alert.curl.tmp' '/etc/kytes/kytes-alrt/backup-alert.curl'",
+      ),
+    );
+    // Removed with the setting: no alert without it.
+    expect(inputs.delete).toBe(script(AS_ROOT, "rm -f -- '/etc/kytes/kytes-alrt/backup-alert.curl'"));
+    expect(byName('alrtops-backup-alert').dependencies).toEqual([byName('alrtops-scripts').urn]);
+  });
+
+  it('puts the URL in no command string, trigger or environment, nor any other input', () => {
+    const leaks = commandsOf('alrtops')
+      .map((r) => ({
+        name: r.name,
+        text: JSON.stringify(r.name === 'alrtops-backup-alert' ? { ...r.inputs, stdin: undefined } : r.inputs),
+      }))
+      .filter((r) => r.text.includes('alert-sentinel'));
+    expect(leaks).toEqual([]);
+  });
+
+  it('declares no alert command without a webhook', () => {
+    expect(commandsOf('ops').map((r) => r.name)).not.toContain('ops-backup-alert');
+  });
+});
+
+describe('BackupOps installs its scripts after the upgrade guards (installAfter)', () => {
+  it('the scripts command depends on them, so a pre-upgrade backup runs the scripts installed before', async () => {
+    const guard = new command.local.Command('guardops-guard', { create: 'true' });
+    const built = await build('guardops', topology({ prefix: 'kytes-grd' }), { installAfter: [guard] });
+    await settled([built.ops.scripts, guard]);
+    expect(byName('guardops-scripts').dependencies).toEqual([byName('guardops-guard').urn]);
+  });
+});
+
 describe('BackupOps refuses inconsistent arguments', () => {
   const t = topology({ prefix: 'kytes-bad', ...TWO_INSTANCES });
   const make = (extra: Partial<BackupOpsArgs>) => () => {
@@ -488,9 +585,9 @@ describe('BackupOps refuses inconsistent arguments', () => {
   });
 
   it('a schedule that is not five cron fields', () => {
-    expect(make({ schedule: '0 */4 * *' })).toThrow('BackupOps: schedule "0 */4 * *" is not five cron fields');
+    expect(make({ schedule: '0 */4 * *' })).toThrow('BackupOps: schedule "0 */4 * *" is not five cron fields, nor off');
     expect(make({ schedule: '0 */4 * * *\n* * * * * root rm -rf /' })).toThrow(
-      'BackupOps: schedule "0 */4 * * * * * * * * root rm -rf /" is not five cron fields',
+      'BackupOps: schedule "0 */4 * * * * * * * * root rm -rf /" is not five cron fields, nor off',
     );
   });
 });

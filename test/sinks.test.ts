@@ -7,6 +7,7 @@ import {
   argvOperand,
   cronCommandWord,
   cronEnvLine,
+  curlConfigString,
   jsLiteral,
   nginxWord,
   psqlName,
@@ -113,6 +114,22 @@ describe('cronCommandWord (cron, then bash)', () => {
     expect(() => cronEnvLine('CRON_TZ', 'UTC X')).toThrow(SinkError);
     expect(() => cronEnvLine('lower', 'x')).toThrow(SinkError);
   });
+});
+
+describe('curlConfigString (curl --config files)', () => {
+  it('double-quotes, escaping the two characters curl reads as escapes there', () => {
+    expect(curlConfigString('https://x.example/hooks/a"b\\c$(id)`y`')).toBe(
+      '"https://x.example/hooks/a\\"b\\\\c$(id)`y`"',
+    );
+  });
+  it.each(['a\nurl = "http://evil.example/"', 'a\rb', 'a\u0000b', 'a\u2028b'])(
+    'refuses %j (a line break would start another option) without showing it: it may be a secret',
+    (value) => {
+      expect(() => curlConfigString(value)).toThrow(
+        'curl config: a value (not shown: it may be a secret) cannot be written there; allowed: one line without control characters',
+      );
+    },
+  );
 });
 
 describe('nginxWord, psqlName, argvOperand (validated sinks)', () => {

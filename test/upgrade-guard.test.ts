@@ -52,6 +52,12 @@ esac
 /** Kytes' ops need root on the host; the guards check it first. Here any user passes. */
 const FAKE_ID = `#!/bin/bash\nif [ "$1" = -u ]; then echo 0; else exec /usr/bin/id "$@"; fi\n`;
 const FAKE_BACKUP = `#!/bin/bash
+# The usage of the installed kytes-backup: an install older than --skip-uncreated has none (file "old-backup").
+if [ "$1" = --help ]; then
+  if [ -e "$FAKE/old-backup" ]; then echo 'usage: kytes-backup [--label LABEL] [--no-offhost] [--no-prune]'
+  else echo 'usage: kytes-backup [--label LABEL] [--no-offhost] [--no-prune] [--skip-uncreated] [--scheduled]'; fi
+  exit 0
+fi
 printf 'KYTES_LOCK_WAIT=%s %s\\n' "$KYTES_LOCK_WAIT" "$*" >>"$FAKE/backup.log"
 if [ -e "$FAKE/backup-fails" ]; then echo "kytes-backup: GitLab main is not running" >&2; exit 1; fi
 echo 20261130T120000Z-preupgrade
@@ -164,8 +170,14 @@ describe('GitLab upgrade guard', () => {
     const h = host().imageHolds('19.3.0').volume(MAIN, installed('19.2.4')).volume(GIROFLE, installed('19.2.0'));
     const r = guard(h);
     expect(r.status).toBe(0);
-    expect(r.backups).toEqual(['KYTES_LOCK_WAIT=3600 --label preupgrade']);
+    expect(r.backups).toEqual(['KYTES_LOCK_WAIT=3600 --label preupgrade --skip-uncreated']);
     expect(r.stdout).toContain('pre-upgrade backup 20261130T120000Z-preupgrade taken and verified');
+  });
+
+  it('runs an installed kytes-backup older than --skip-uncreated without it', () => {
+    const h = host().imageHolds('19.3.0').volume(MAIN, installed('19.2.4')).touch('old-backup');
+    const r = guard(h);
+    expect([r.status, r.backups]).toEqual([0, ['KYTES_LOCK_WAIT=3600 --label preupgrade']]);
   });
 
   it('reads the installed version from the data volume, through the new image, read-only and offline', () => {
@@ -358,7 +370,7 @@ describe('MongoDB upgrade guard', () => {
   it('allows one series up from a featureCompatibilityVersion equal to the running series, after a backup', () => {
     const r = guard(running(withData().imageHolds('8.0.29'), '7.0.12 7.0'));
     expect(r.status).toBe(0);
-    expect(r.backups).toEqual(['KYTES_LOCK_WAIT=3600 --label preupgrade']);
+    expect(r.backups).toEqual(['KYTES_LOCK_WAIT=3600 --label preupgrade --skip-uncreated']);
     expect(r.stdout).toContain('set the featureCompatibilityVersion');
   });
 

@@ -201,6 +201,9 @@ function secretProblems(raw: Raw, taken: ReadonlyMap<string, unknown>): string[]
       problems.push(
         `${key}: received a secret of ${value.length} characters; allowed: at least ${f.minLength} (${f.howToSet})`,
       );
+    } else {
+      const problem = f.problem?.(value);
+      if (problem !== undefined) problems.push(`${key}: received a secret value; allowed: ${problem} (${f.howToSet})`);
     }
   }
   return problems;

@@ -1,3 +1,5 @@
+import { BACKUP_ALERT_HOW_TO_SET, backupAlertProblem } from './backup';
+
 /**
  * The config values that are secrets. Pulumi marks a whole top-level key secret when any value in
  * it was set with `--secret` (`pulumi config set --secret --path kytes:smtp.password …` makes all of
@@ -23,6 +25,8 @@ export interface SecretField {
   readonly minLength: number;
   /** How to set it, for error messages. */
   readonly howToSet: string;
+  /** What else the value must be, when it is not (a description of what is allowed, never the value). */
+  readonly problem?: (value: string) => string | undefined;
 }
 
 export const SECRET_FIELDS: readonly SecretField[] = [
@@ -39,12 +43,20 @@ export const SECRET_FIELDS: readonly SecretField[] = [
     minLength: 1,
     howToSet: 'set it with `npm run pulumi -- config set --path --secret kytes:smtp.password`',
   },
+  {
+    path: 'backup.alert',
+    required: false,
+    minLength: 1,
+    howToSet: BACKUP_ALERT_HOW_TO_SET,
+    problem: backupAlertProblem,
+  },
 ];
 
 /** The secret-valued keys, by name, for code that reads one of them. */
 export const SECRET_KEYS = {
   masterSecret: 'masterSecret',
   smtpPassword: 'smtp.password',
+  backupAlert: 'backup.alert',
 } as const;
 
 /**

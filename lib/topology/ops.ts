@@ -12,5 +12,8 @@ export function deriveOps(config: KytesConfig, s: StackBasics): OpsTopology {
     schedule: config.backup.schedule,
     invocationLog: `${backupDir}/invocations.jsonl`,
     resticPasswordFile: `/etc/kytes/${s.prefix}/restic-password`,
+    cronLog: `${backupDir}/cron.log`,
+    alertFile: `/etc/kytes/${s.prefix}/backup-alert.curl`,
+    alertFormat: config.backup.alertFormat,
   };
 }

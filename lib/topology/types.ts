@@ -1,3 +1,4 @@
+import type { BackupAlertFormat } from '../config/backup';
 import type { Version } from '../versions';
 import * as pulumi from '@pulumi/pulumi';
 import type { DockerConnection } from '../connection';
@@ -271,6 +272,15 @@ export interface OpsTopology {
    * the master secret and written by `pulumi up` when `kytes:backup.offHost` is a restic repository.
    */
   readonly resticPasswordFile: string;
+  /** Output of scheduled backups, rotated by `kytes-backup --scheduled` itself. */
+  readonly cronLog: string;
+  /**
+   * Root-only curl config file (0600, in the same 0700 directory) naming the webhook of
+   * `kytes:backup.alert`, written by `pulumi up` when it is set.
+   */
+  readonly alertFile: string;
+  /** `kytes:backup.alertFormat`. */
+  readonly alertFormat: BackupAlertFormat;
 }
 
 export interface MailTopology {

@@ -21,6 +21,13 @@ describe.each(['dev', 'prod'])('the %s stack under the guard-rails pack', (stack
     expect(violations.filter((v) => v.level === 'mandatory')).toEqual([]);
   });
 
+  test('reports a stack without scheduled backups (advisory): dev sets kytes:backup.schedule off, prod has one', async () => {
+    const violations = await evaluatePack(resources.map(asPolicySees));
+    expect(violations.filter((v) => v.policy === 'backup-schedule').map((v) => v.level)).toEqual(
+      stack === 'dev' ? ['advisory'] : [],
+    );
+  });
+
   test('gives every env var it declares in kytes.secret-env a Pulumi secret', () => {
     expect(resources.flatMap(declaredButPlain)).toEqual([]);
   });

@@ -86,7 +86,9 @@ it('kytes-backup archives the TLS volume and kytes-restore brings it back', asyn
 
   // The volume is lost (a new host, say): restore puts back the account key and the certificates.
   await inVolume('rm -rf /v/* && echo other > /v/stray');
-  const restore = await runOps(BIN, 'kytes-restore', [id], { KYTES_HEALTH_TIMEOUT: '60' });
+  const restore = await runOps(BIN, 'kytes-restore', [id, '--yes', '--no-safety-backup'], {
+    KYTES_HEALTH_TIMEOUT: '60',
+  });
   expect(restore.stderr).toContain(`TLS: replacing the content of volume ${t.tls.volume!.name}`);
   expect(restore.status).toBe(0);
   expect(await inVolume('cat /v/letsencrypt/accounts/acme/private_key.json /v/serve/h/fullchain.pem; ls /v')).toBe(

@@ -374,4 +374,20 @@ describe('files mode: the real nginx with openssl-made certificates', () => {
     expect(status.out).toMatch(/^gitlab\.kytes-files\.test +host +\d{4}-\d{2}-\d{2} \(8\d d\) .*Kytes Test CA/m);
     expect(status.out).toMatch(/^rocketchat\.kytes-files\.test +pem +\d{4}-\d{2}-\d{2} \(8\d d\)/m);
   }, 30_000);
+
+  it('status with nginx stopped: one line saying why nothing can be read, not "no certificate" per name', async () => {
+    await docker(['stop', t.nginx.container]);
+    try {
+      const status = await run(scriptFor(t), 'status');
+      expect(status.code).toBe(1);
+      expect(status.out.trimEnd().split('\n').pop()).toMatch(
+        new RegExp(
+          `^\\S+ kytes-tls status \\(.*\\): error: nginx container ${t.nginx.container} is not running, and the certificates it serves are read inside it: run pulumi up \\(or docker start ${t.nginx.container}\\); nothing was changed$`,
+        ),
+      );
+      expect(status.out).not.toContain('no certificate at');
+    } finally {
+      await docker(['start', t.nginx.container]);
+    }
+  }, 60_000);
 });

@@ -60,7 +60,8 @@ beforeAll(async () => {
   fs.mkdirSync(backups);
   fs.writeFileSync(
     path.join(scripts, 'kytes-backup'),
-    `#!/bin/bash\necho "$*" >> ${backups}/calls\necho 20261130T120000Z-preupgrade\n`,
+    // Answers --help as the installed kytes-backup does (the guard reads it for --skip-uncreated); records a backup.
+    `#!/bin/bash\nif [ "$1" = --help ]; then echo 'usage: kytes-backup [--label LABEL] [--no-offhost] [--no-prune] [--skip-uncreated] [--scheduled]'; exit 0; fi\necho "$*" >> ${backups}/calls\necho 20261130T120000Z-preupgrade\n`,
     { mode: 0o755 },
   );
   const t = topologyOf({ ...stackValues('dev'), prefix }, 'it');
@@ -154,7 +155,7 @@ describe('GitLab guard on a real volume', () => {
     await seed(volume(), 'gitlab-rails/VERSION', '19.2.4');
     const r = run(gitlabGuardScript(t()));
     expect([r.status, r.stderr]).toEqual([0, '']);
-    expect(fs.readFileSync(path.join(backups, 'calls'), 'utf8')).toBe('--label preupgrade\n');
+    expect(fs.readFileSync(path.join(backups, 'calls'), 'utf8')).toBe('--label preupgrade --skip-uncreated\n');
     expect(r.stdout).toContain('kytes: backup before upgrading GitLab main 19.2.4 -> 19.3.0');
   });
 });

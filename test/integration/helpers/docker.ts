@@ -169,6 +169,8 @@ export interface RunSpec {
   /** Replaces the image CMD (the ENTRYPOINT still runs). */
   cmd?: string[];
   ports?: PortSpec[];
+  /** The container's hostname. Default: Docker's (its short id). */
+  hostname?: string;
 }
 
 /**
@@ -198,6 +200,7 @@ export class Sandbox {
   async run(spec: RunSpec): Promise<string> {
     const args = ['run', '-d', '--name', spec.name, '--label', 'io.kytes.integration-test=1'];
     if (spec.network) args.push('--network', spec.network);
+    if (spec.hostname) args.push('--hostname', spec.hostname);
     for (const a of spec.aliases ?? []) args.push('--network-alias', a);
     if (spec.entrypoint !== undefined) args.push('--entrypoint', spec.entrypoint);
     for (const [k, v] of Object.entries(spec.env ?? {})) args.push('-e', `${k}=${v}`);

@@ -1,10 +1,12 @@
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { configSchema } from '../../../lib/config';
 import { deriveTopology, Topology } from '../../../lib/topology';
+import { parseVersion } from '../../../lib/versions';
+import { gitlabGuardScript } from '../../../ops/upgradeGuard';
 import { checkManifest, Manifest } from '../../../ops/manifest';
 import { OpsOptions, renderOpsScripts } from '../../../ops/scripts';
 import { docker, execIn, IMAGES, requireImages, Sandbox, waitFor } from '../helpers/docker';
@@ -59,6 +61,8 @@ const OPTIONS: OpsOptions = {
   projectVersion: '0.1.0',
 };
 const ENV = { KYTES_HEALTH_TIMEOUT: '60', KYTES_IT_MARKER: 'visible-name-only' };
+/** No terminal here: a restore needs --yes; most tests skip the safety backup, which its own tests cover. */
+const YES = ['--yes', '--no-safety-backup'];
 const [MAIN, TEAM] = t.gitlab;
 const MONGO = t.mongo!;
 const RC = t.rocketchat!;
@@ -294,12 +298,12 @@ describe('kytes-backup on a running stack', () => {
 
   it('is listed by kytes-backups as verified, with its versions', async () => {
     const list = await runOps(BIN, 'kytes-backups', ['--json'], ENV);
-    const entries = JSON.parse(list.stdout);
+    const entries = JSON.parse(list.stdout).backups;
     expect(
       entries.map((e: { id: string; status: string; restoredFrom: boolean }) => [e.id, e.status, e.restoredFrom]),
     ).toEqual([[id, 'verified', false]]);
     const table = await runOps(BIN, 'kytes-backups', [], ENV);
-    expect(table.stdout.split('\n')[1]).toMatch(
+    expect(table.stdout.split('\n').find((l) => l.startsWith(id))).toMatch(
       new RegExp(
         `^${id} +${manifestOf(id).createdAt} +[0-9.]+ (KiB|MiB) +verified +gitlab-main 19\\.3\\.0, gitlab-team 19\\.3\\.0, ${IMAGES.postgres}, `,
       ),
@@ -365,7 +369,7 @@ describe('kytes-backup on a running stack', () => {
     it('backup → wipe → restore returns identical data', async () => {
       const rcStarted = await startedAt(RC.container);
       const mainStarted = await startedAt(MAIN.container);
-      restore = await runOps(BIN, 'kytes-restore', [id], ENV);
+      restore = await runOps(BIN, 'kytes-restore', [id, ...YES], ENV);
       expect({ status: restore.status, tail: restore.stderr.trim().split('\n').slice(-1) }).toEqual({
         status: 0,
         tail: [`kytes-restore: stack itops restored from backup ${id}`],
@@ -410,13 +414,16 @@ describe('kytes-backup on a running stack', () => {
         id,
         restoredAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
         user: os.userInfo().username,
+        whole: true,
+        parts: ['gitlab:main', 'gitlab:team', 'rocketchat'],
+        safetyBackup: null,
       });
-      const entries = JSON.parse((await runOps(BIN, 'kytes-backups', ['--json'], ENV)).stdout);
+      const entries = JSON.parse((await runOps(BIN, 'kytes-backups', ['--json'], ENV)).stdout).backups;
       expect(entries[0].restoredFrom).toBe(true);
     });
 
     it('restoring the same backup again leaves the same state', async () => {
-      const second = await runOps(BIN, 'kytes-restore', [id], ENV);
+      const second = await runOps(BIN, 'kytes-restore', [id, ...YES], ENV);
       expect(second.status).toBe(0);
       expect(second.stderr).toContain('kytes-restore: PostgreSQL: every recorded role exists; left unchanged\n');
       expect(await liveState(stack)).toEqual(before);
@@ -430,7 +437,7 @@ describe('kytes-backup on a running stack', () => {
       const streamed = lastLine(backup.stdout);
       expect((await runOps(BIN, 'kytes-verify', [streamed], ENV)).status).toBe(0);
       await psql(t, MAIN.database.name, 'DELETE FROM issues WHERE id % 2 = 0;\n');
-      const restore = await runOps(BIN, 'kytes-restore', [streamed], exec);
+      const restore = await runOps(BIN, 'kytes-restore', [streamed, ...YES], exec);
       expect({ status: restore.status, last: lastLine(restore.stderr) }).toEqual({
         status: 0,
         last: `kytes-restore: stack itops restored from backup ${streamed}`,
@@ -503,7 +510,7 @@ describe('kytes-backup on a running stack', () => {
       await psql(t, TEAM.database.name, 'DROP TABLE issues;\n');
       await execIn(stack.mongoPrimary!, ['bash', '-c', 'echo lost >/data/db/fake/rocketchat/rocketchat_message.bson']);
       const callsBefore = await calls(MAIN.container, 'gitlab');
-      const restore = await runOps(BIN, 'kytes-restore', [old], ENV);
+      const restore = await runOps(BIN, 'kytes-restore', [old, ...YES], ENV);
       expect({ status: restore.status, last: lastLine(restore.stderr) }).toEqual({
         status: 0,
         last: `kytes-restore: stack itops restored from backup ${old}`,
@@ -540,7 +547,8 @@ describe('kytes-backup on a running stack', () => {
             b[Math.floor(b.length / 2)] ^= 0xff;
             fs.writeFileSync(f, b);
           },
-          () => 'the backup does not verify: gitlab-main.tar.zst: sha256 differs from the manifest (altered)',
+          () =>
+            `refusing to restore ${id}: the backup does not verify: gitlab-main.tar.zst: sha256 differs from the manifest (altered)`,
           async () => undefined,
         ],
         [
@@ -551,33 +559,34 @@ describe('kytes-backup on a running stack', () => {
           },
           () => {
             const size = manifestOf(id).artifacts.find((a) => a.file === 'mongo-rocketchat.archive.zst')!.size;
-            return `the backup does not verify: mongo-rocketchat.archive.zst: ${size - 100} bytes, the manifest says ${size} (truncated or altered)`;
+            return `refusing to restore ${id}: the backup does not verify: mongo-rocketchat.archive.zst: ${size - 100} bytes, the manifest says ${size} (truncated or altered)`;
           },
           async () => undefined,
         ],
         [
           'missing artifact',
           async () => fs.rmSync(path.join(dir(), 'gitlab-team-etc.tar')),
-          () => 'the backup does not verify: gitlab-team-etc.tar: missing',
+          () => `refusing to restore ${id}: the backup does not verify: gitlab-team-etc.tar: missing`,
           async () => undefined,
         ],
         [
           'invalid manifest (format version 3)',
           async () => editManifest((m) => (m.formatVersion = 3)),
-          () => 'the backup does not verify: formatVersion: must be 1 or 2, the formats this Kytes reads',
+          () =>
+            `refusing to restore ${id}: the backup does not verify: formatVersion: must be 1 or 2, the formats this Kytes reads`,
           async () => undefined,
         ],
         [
           'manifest that is not JSON',
           async () => fs.writeFileSync(path.join(dir(), 'manifest.json'), '{"format": "kytes-backup", '),
-          () => 'the backup does not verify: manifest.json: not valid JSON',
+          () => `refusing to restore ${id}: the backup does not verify: manifest.json: not valid JSON`,
           async () => undefined,
         ],
         [
           'manifest of another backup',
           async () => editManifest((m) => (m.id = '20200101T000000Z')),
           () =>
-            'the backup does not verify: id: 20200101T000000Z does not start with createdAt ' +
+            `refusing to restore ${id}: the backup does not verify: id: 20200101T000000Z does not start with createdAt ` +
             manifestOf(id).createdAt,
           async () => undefined,
         ],
@@ -591,6 +600,7 @@ describe('kytes-backup on a running stack', () => {
             ]);
           },
           () =>
+            `refusing to restore ${id}: ` +
             'GitLab instance team runs 19.4.0 but the backup was made by 19.3.0; GitLab restores only onto exactly the same version (set kytes:images.gitlab to the 19.3.0 image)',
           async () => {
             await execIn(TEAM.container, [
@@ -605,7 +615,8 @@ describe('kytes-backup on a running stack', () => {
           async () => {
             await docker(['stop', MAIN.container]);
           },
-          () => `GitLab instance main: container ${MAIN.container} is not running`,
+          () =>
+            `GitLab instance main: container ${MAIN.container} is not running (exited): start it (docker start ${MAIN.container}) or run pulumi up, then run again`,
           async () => {
             await docker(['start', MAIN.container]);
             await waitFor(async () => (await health(MAIN.container)) === 'healthy', {
@@ -620,7 +631,7 @@ describe('kytes-backup on a running stack', () => {
             await execIn(MONGO.members[1].container, ['rm', '/data/db/PRIMARY']);
           },
           () =>
-            `no MongoDB member of replica set rs0 answers as writable primary (${MONGO.members.map((m) => m.container).join(' ')})`,
+            `refusing to restore ${id}: no MongoDB member of replica set rs0 answers as writable primary (${MONGO.members.map((m) => m.container).join(' ')})`,
           async () => {
             await execIn(MONGO.members[1].container, ['touch', '/data/db/PRIMARY']);
           },
@@ -636,11 +647,11 @@ describe('kytes-backup on a running stack', () => {
         const restoredFrom = fs.readFileSync(path.join(BACKUPS, 'restored-from'), 'utf8');
         await spoil();
         try {
-          const r = await runOps(BIN, 'kytes-restore', [id], ENV);
+          const r = await runOps(BIN, 'kytes-restore', [id, '--yes'], ENV);
           expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
             status: 1,
             stdout: '',
-            stderr: `kytes-restore: error: refusing to restore ${id}, nothing was changed: ${reason()}\n`,
+            stderr: `kytes-restore: error: ${reason()}; nothing was changed\n`,
           });
         } finally {
           await repair();
@@ -657,15 +668,15 @@ describe('kytes-backup on a running stack', () => {
           [],
         ]);
         expect(invocations().pop()).toEqual(
-          expect.objectContaining({ operation: 'kytes-restore', arguments: [id], result: 'error', status: 1 }),
+          expect.objectContaining({ operation: 'kytes-restore', arguments: [id, '--yes'], result: 'error', status: 1 }),
         );
       });
 
       it('a backup id that does not exist', async () => {
-        const r = await runOps(BIN, 'kytes-restore', ['20200101T000000Z'], ENV);
+        const r = await runOps(BIN, 'kytes-restore', ['20200101T000000Z', '--yes'], ENV);
         expect({ status: r.status, stderr: r.stderr }).toEqual({
           status: 1,
-          stderr: `kytes-restore: error: refusing to restore 20200101T000000Z, nothing was changed: no backup 20200101T000000Z in ${BACKUPS} (list them with kytes-backups)\n`,
+          stderr: `kytes-restore: error: refusing to restore 20200101T000000Z: no backup 20200101T000000Z in ${BACKUPS} (list them with kytes-backups); nothing was changed\n`,
         });
       });
     });
@@ -699,7 +710,7 @@ describe('kytes-backup on a running stack', () => {
       expect(listing()).toEqual(finalsBefore);
       const tmp = fs.readdirSync(BACKUPS).filter((n) => n.startsWith('.tmp-'));
       expect(tmp.length).toBeLessThanOrEqual(1);
-      const entries = JSON.parse((await runOps(BIN, 'kytes-backups', ['--json'], ENV)).stdout) as {
+      const entries = JSON.parse((await runOps(BIN, 'kytes-backups', ['--json'], ENV)).stdout).backups as {
         id: string;
         status: string;
       }[];
@@ -752,7 +763,10 @@ describe('kytes-backup on a running stack', () => {
       async (fraction) => {
         const t0 = Date.now();
         const full = await runOps(BIN, 'kytes-backup', ['--no-offhost', '--no-prune'], ENV);
-        expect(full.status).toBe(0);
+        expect({ status: full.status, stderr: full.status === 0 ? '' : full.stderr }).toEqual({
+          status: 0,
+          stderr: '',
+        });
         const duration = Date.now() - t0;
         await new Promise((r) => setTimeout(r, 1100)); // a new id (ids have one-second resolution)
         const finals = listing();
@@ -769,7 +783,7 @@ describe('kytes-backup on a running stack', () => {
         const killed = await run;
         const added = listing().filter((n) => !finals.includes(n));
         for (const n of added) expect((await runOps(BIN, 'kytes-verify', [n], ENV)).status).toBe(0);
-        const entries = JSON.parse((await runOps(BIN, 'kytes-backups', ['--json'], ENV)).stdout) as {
+        const entries = JSON.parse((await runOps(BIN, 'kytes-backups', ['--json'], ENV)).stdout).backups as {
           id: string;
           status: string;
         }[];
@@ -781,5 +795,290 @@ describe('kytes-backup on a running stack', () => {
         expect(killed.signal === 'SIGKILL' || killed.status === 0).toBe(true);
       },
     );
+  });
+});
+
+describe('safe restores', () => {
+  let base: string;
+  let state0: Record<string, string>;
+  const restoreCalls = async () =>
+    (await calls(MAIN.container, 'gitlab')).filter((l) => l.startsWith('gitlab-backup restore')).length;
+  const ids = () => fs.readdirSync(BACKUPS).filter((n) => /^\d{8}T/.test(n));
+
+  beforeAll(async () => {
+    await new Promise((r) => setTimeout(r, 1100));
+    const b = await runOps(BIN, 'kytes-backup', ['--no-offhost', '--no-prune'], ENV);
+    expect(b.status).toBe(0);
+    base = lastLine(b.stdout);
+    state0 = await liveState(stack);
+  }, 300_000);
+
+  it('without a terminal and without --yes: refused before anything changes', async () => {
+    await psql(t, MAIN.database.name, 'DELETE FROM issues WHERE id % 7 = 0;\n');
+    const changed = await liveState(stack);
+    const [before, restores] = [ids(), await restoreCalls()];
+    const r = await runOps(BIN, 'kytes-restore', [base], ENV);
+    expect({ status: r.status, stdout: r.stdout, last: lastLine(r.stderr) }).toEqual({
+      status: 1,
+      stdout: '',
+      last: 'kytes-restore: error: restoring replaces live data and nobody can confirm it here (no terminal): run again with --yes (or on a terminal); nothing was changed',
+    });
+    expect([ids(), await restoreCalls(), await liveState(stack)]).toEqual([before, restores, changed]);
+  });
+
+  it('--check: every check, then what would be replaced, on stdout; nothing changed', async () => {
+    const changed = await liveState(stack);
+    const r = await runOps(BIN, 'kytes-restore', [base, '--check', '--only', 'gitlab:team'], ENV);
+    expect({ status: r.status, stdout: r.stdout.split('\n'), last: lastLine(r.stderr) }).toEqual({
+      status: 0,
+      stdout: [
+        `backup ${base} (made ${manifestOf(base).createdAt} on ${os.hostname()} by commit c0ffee1) replaces, in stack itops:`,
+        `  GitLab team (19.3.0): its database, repositories, uploads and /etc/gitlab (container ${TEAM.container})`,
+        '  left as they are: GitLab main',
+        '  left as it is: Rocket.Chat',
+        'a safety backup of the current state is taken and verified first (--no-safety-backup skips it)',
+        '',
+      ],
+      last: `kytes-restore: all checks passed for backup ${base}; nothing was changed (--check)`,
+    });
+    expect(await liveState(stack)).toEqual(changed);
+  });
+
+  it('--yes: a verified safety backup of what it replaces comes first, recorded; restoring it undoes the restore', async () => {
+    const changed = await liveState(stack);
+    const r = await runOps(BIN, 'kytes-restore', [base, '--yes'], ENV);
+    expect({ status: r.status, last: lastLine(r.stderr) }).toEqual({
+      status: 0,
+      last: `kytes-restore: stack itops restored from backup ${base}`,
+    });
+    const safety = /safety backup (\S+-prerestore) taken and verified; to undo this restore: kytes-restore \1\n/.exec(
+      r.stderr,
+    )![1];
+    expect(await liveState(stack)).toEqual(state0);
+    expect(invocations().pop()).toEqual(
+      expect.objectContaining({
+        operation: 'kytes-restore',
+        arguments: [base, '--yes'],
+        result: 'ok',
+        safetyBackup: safety,
+      }),
+    );
+    // Verified, and no retention ran: the backup being restored is still there.
+    expect((await runOps(BIN, 'kytes-verify', [safety], ENV)).status).toBe(0);
+    expect(ids()).toEqual(expect.arrayContaining([base, safety]));
+    // Undo: the safety backup holds exactly the state the restore replaced.
+    const undo = await runOps(BIN, 'kytes-restore', [safety, ...YES], ENV);
+    expect(undo.status).toBe(0);
+    expect(await liveState(stack)).toEqual(changed);
+    expect(invocations().pop()).toEqual(
+      expect.objectContaining({ arguments: [safety, ...YES], safetyBackup: 'skipped (--no-safety-backup)' }),
+    );
+    fs.rmSync(path.join(BACKUPS, safety), { recursive: true });
+  });
+
+  it('a restore that fails part-way says what it left and how to finish it, or go back; the command it gives works', async () => {
+    await psql(t, TEAM.database.name, 'DELETE FROM issues WHERE id % 9 = 0;\n');
+    await execIn(TEAM.container, ['touch', '/tmp/fake-reconfigure-fails']);
+    let r: OpsRun;
+    try {
+      r = await runOps(BIN, 'kytes-restore', [base, '--yes'], ENV);
+    } finally {
+      await execIn(TEAM.container, ['rm', '-f', '/tmp/fake-reconfigure-fails']);
+    }
+    const safety = /safety backup (\S+-prerestore) taken and verified/.exec(r.stderr)![1];
+    expect({ status: r.status, last: lastLine(r.stderr) }).toEqual({
+      status: 1,
+      last: `kytes-restore: error: restoring ${base}: GitLab team: gitlab-ctl reconfigure failed (a command exited with status 1); the stack may be partly restored: run kytes-restore ${base} --yes --no-safety-backup to restore it whole, or kytes-restore ${safety} --yes --no-safety-backup to go back to the state before`,
+    });
+    expect(invocations().pop()).toEqual(
+      expect.objectContaining({ operation: 'kytes-restore', result: 'error', safetyBackup: safety }),
+    );
+    // GitLab team was left running (the restore had not stopped it yet); the command the line gives finishes the job.
+    expect(await health(TEAM.container)).toBe('healthy');
+    const again = await runOps(BIN, 'kytes-restore', [base, '--yes', '--no-safety-backup'], ENV);
+    expect(again.status).toBe(0);
+    expect(await liveState(stack)).toEqual(state0);
+    fs.rmSync(path.join(BACKUPS, safety), { recursive: true });
+  });
+
+  it('a safety backup that fails stops the restore before anything changes', async () => {
+    const changed = await liveState(stack);
+    const restores = await restoreCalls();
+    // Restoring GitLab main alone needs no MongoDB; the safety backup (the whole stack) does.
+    await execIn(MONGO.members[1].container, ['rm', '/data/db/PRIMARY']);
+    try {
+      const r = await runOps(BIN, 'kytes-restore', [base, '--yes', '--only', 'gitlab:main'], ENV);
+      expect({ status: r.status, last: lastLine(r.stderr) }).toEqual({
+        status: 1,
+        last: 'kytes-restore: error: the safety backup of the current state failed (see above), so the restore did not start: fix what it reports, or run again with --no-safety-backup to restore without one; nothing was changed',
+      });
+      expect(r.stderr).toContain(
+        'kytes-backup: error: no MongoDB member of replica set rs0 answers as writable primary',
+      );
+    } finally {
+      await execIn(MONGO.members[1].container, ['touch', '/data/db/PRIMARY']);
+    }
+    expect([await restoreCalls(), await liveState(stack)]).toEqual([restores, changed]);
+  });
+
+  it('--once (kytes:restore.from): restores once, remembered in the backup dir; the same id again does nothing and says so', async () => {
+    const applied = path.join(BACKUPS, 'restores-from-config.jsonl');
+    const first = await runOps(BIN, 'kytes-restore', [base, '--yes', '--once', '--no-safety-backup'], ENV);
+    expect(first.status).toBe(0);
+    expect(await liveState(stack)).toEqual(state0);
+    expect(
+      fs
+        .readFileSync(applied, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).id),
+    ).toEqual([base]);
+    // Later changes survive a later `pulumi up` (even after destroy: scripts re-installed, the backup dir kept).
+    await psql(t, TEAM.database.name, 'DELETE FROM issues WHERE id % 4 = 0;\n');
+    const changed = await liveState(stack);
+    const restores = await restoreCalls();
+    const fresh = path.join(ROOT, 'bin-after-destroy');
+    fs.mkdirSync(fresh);
+    for (const [name, content] of Object.entries(renderOpsScripts(t, OPTIONS)))
+      fs.writeFileSync(path.join(fresh, name), content, { mode: 0o755 });
+    const again = await runOps(fresh, 'kytes-restore', [base, '--yes', '--once'], ENV);
+    const at = JSON.parse(fs.readFileSync(applied, 'utf8').trim()).restoredAt;
+    expect({ status: again.status, stderr: again.stderr }).toEqual({
+      status: 0,
+      stderr: `kytes-restore: kytes:restore.from is ${base}, which was already restored here at ${at}: nothing to do (remove it with: npm run pulumi -- config rm --path kytes:restore.from; to restore it again: npm run restore -- ${base})\n`,
+    });
+    expect([await restoreCalls(), await liveState(stack)]).toEqual([restores, changed]);
+    expect(invocations().pop()).toEqual(expect.objectContaining({ result: 'ok', alreadyRestored: at }));
+    fs.rmSync(fresh, { recursive: true });
+  });
+});
+
+describe('watched backups', () => {
+  it('a scheduled backup that succeeds writes its own output to cron.log, and sends no alert', async () => {
+    const r = await runOps(BIN, 'kytes-backup', ['--scheduled', '--no-offhost', '--no-prune'], ENV);
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: '', stderr: '' });
+    const log = fs.readFileSync(path.join(BACKUPS, 'cron.log'), 'utf8').trimEnd().split('\n');
+    const id = log[log.length - 1];
+    expect(id).toMatch(/^\d{8}T\d{6}Z$/);
+    expect(log[log.length - 2]).toMatch(new RegExp(`^kytes-backup: backup ${id} complete and verified \\(.*\\)$`));
+    expect(invocations().pop()).not.toHaveProperty('alert');
+    fs.rmSync(path.join(BACKUPS, id), { recursive: true });
+  });
+
+  it('refuses to start when the backup dir has less free space than the last backup took, and npm run backups shows the failure', async () => {
+    // A newer verified "backup" of 1 TiB (a sparse file: du -b counts its apparent size), more than this disk has.
+    const huge = path.join(BACKUPS, '20991231T000000Z');
+    fs.mkdirSync(huge);
+    fs.writeFileSync(path.join(huge, 'verified'), '{}');
+    expect(spawnSync('truncate', ['-s', '1T', path.join(huge, 'gitlab-main.tar.zst')]).status).toBe(0);
+    const before = fs.readdirSync(BACKUPS).sort();
+    try {
+      const r = await runOps(BIN, 'kytes-backup', ['--no-offhost', '--no-prune'], ENV);
+      expect({ status: r.status, stdout: r.stdout, last: lastLine(r.stderr) }).toEqual({
+        status: 1,
+        stdout: '',
+        last: expect.stringMatching(
+          new RegExp(
+            `^kytes-backup: error: not enough free space in ${BACKUPS}: [0-9.]+[KMGT]iB free, and the last backup \\(20991231T000000Z\\) took 1\\.0TiB, so this one needs about 1\\.1TiB: make room \\(kytes-prune, or a larger disk or kytes:backup\\.dir\\) and run again; nothing was changed \\(no backup was written\\)$`,
+          ),
+        ),
+      });
+      expect(fs.readdirSync(BACKUPS).sort()).toEqual(before);
+    } finally {
+      fs.rmSync(huge, { recursive: true });
+    }
+    const report = JSON.parse((await runOps(BIN, 'kytes-backups', ['--json'], ENV)).stdout);
+    expect(report.lastVerified.id).toBe(report.backups.find((b: { status: string }) => b.status === 'verified').id);
+    expect(report.failedSince.count).toBeGreaterThanOrEqual(1);
+    expect(report.failedSince.last.message).toMatch(/^not enough free space in /);
+    expect(report.freeBytes).toBeGreaterThan(0);
+  });
+});
+
+describe('a pre-upgrade backup when the same pulumi up also adds a GitLab instance', () => {
+  // The scripts of the new config know instance "lab", whose container and volumes the `up` has not created yet.
+  const withLab = deriveTopology(
+    configSchema.parse({
+      prefix: t.prefix,
+      gitlab: {
+        instances: [
+          { name: 'main', sshPort: 2222 },
+          { name: 'team', sshPort: 2223 },
+          { name: 'lab', sshPort: 2224 },
+        ],
+      },
+      mongo: { members: 3, replicaSet: 'rs0' },
+      backup: { dir: BACKUPS, offHost: OFFHOST },
+    }),
+    'itops',
+  );
+  const NEW_BIN = path.join(ROOT, 'bin-with-lab');
+  const NEXT_IMAGE = `kytes-it-ops/fake-gitlab-next:${hex}`;
+
+  beforeAll(async () => {
+    fs.mkdirSync(NEW_BIN);
+    for (const [name, content] of Object.entries(renderOpsScripts(withLab, OPTIONS)))
+      fs.writeFileSync(path.join(NEW_BIN, name), content, { mode: 0o755 });
+    // The "next" GitLab image: what GitLab's own start-up check reads, a newer patch release.
+    await docker(['build', '-q', '-t', NEXT_IMAGE, '-'], {
+      stdin: `FROM ${images.gitlab}\nRUN mkdir -p /opt/gitlab && printf 'gitlab-ce 19.3.1\\ngitlab-rails 0123abc\\n' >/opt/gitlab/version-manifest.txt\n`,
+      timeoutMs: 300_000,
+    });
+    // What the data volumes say is installed (gitlab-rails/VERSION, as GitLab writes it there).
+    for (const g of t.gitlab)
+      await execIn(g.container, [
+        'sh',
+        '-c',
+        'mkdir -p /var/opt/gitlab/gitlab-rails && echo 19.3.0 >/var/opt/gitlab/gitlab-rails/VERSION',
+      ]);
+  }, 300_000);
+  afterAll(async () => {
+    await docker(['rmi', '-f', NEXT_IMAGE]).catch(() => undefined);
+  });
+
+  it('the new scripts alone fail on the instance not created yet (what issue 8 saw); with --skip-uncreated they back up the rest', async () => {
+    const plain = await runOps(NEW_BIN, 'kytes-backup', ['--label', 'preupgrade', '--no-offhost', '--no-prune'], ENV);
+    const lab = withLab.gitlab[2].container;
+    expect({ status: plain.status, last: lastLine(plain.stderr) }).toEqual({
+      status: 1,
+      last: `kytes-backup: error: GitLab instance lab: container ${lab} does not exist on ${os.hostname()}: run pulumi up (it creates it); nothing was changed (no backup was written)`,
+    });
+    const skip = await runOps(
+      NEW_BIN,
+      'kytes-backup',
+      ['--label', 'preupgrade', '--skip-uncreated', '--no-offhost', '--no-prune'],
+      ENV,
+    );
+    expect(skip.status).toBe(0);
+    expect(skip.stderr).toContain(
+      'kytes-backup: GitLab instance lab has neither a container nor a data volume yet: nothing of it to back up\n',
+    );
+    const id = lastLine(skip.stdout);
+    expect(manifestOf(id).gitlab.map((g) => g.instance)).toEqual(['main', 'team']);
+    fs.rmSync(path.join(BACKUPS, id), { recursive: true });
+  });
+
+  it('the real GitLab upgrade guard, with those scripts installed, takes its pre-upgrade backup without the new instance', async () => {
+    const v = parseVersion('19.3.1')!;
+    const guarded: Topology = {
+      ...withLab,
+      ops: { ...withLab.ops, scriptsDir: NEW_BIN },
+      versions: { ...withLab.versions, gitlab: v },
+      gitlab: withLab.gitlab.map((g) => ({ ...g, image: NEXT_IMAGE, version: v })),
+    };
+    const r = spawnSync('bash', ['-c', gitlabGuardScript(guarded)], {
+      encoding: 'utf8',
+      env: { ...process.env, ...ENV },
+      timeout: 300_000,
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(
+      `kytes: GitLab lab: no volume ${withLab.gitlab[2].volumes.data.name} yet (a new instance)\n`,
+    );
+    const id = /pre-upgrade backup (\S+) taken and verified/.exec(r.stdout)![1];
+    expect(id).toMatch(/-preupgrade$/);
+    expect(manifestOf(id).gitlab.map((g) => g.instance)).toEqual(['main', 'team']);
+    expect(fs.existsSync(path.join(BACKUPS, id, 'verified'))).toBe(true);
+    fs.rmSync(path.join(BACKUPS, id), { recursive: true });
   });
 });

@@ -136,6 +136,14 @@ export async function startFakeStack(
       cmd: ['bash', '-c', "trap 'exit 0' TERM; sleep infinity & wait"],
     });
   }
+  // `pulumi up` returns only once each GitLab container is healthy (the Docker provider's `wait`), and the
+  // ops scripts refuse one still starting: so does this stand-in stack.
+  for (const g of t.gitlab) {
+    await waitFor(
+      async () => (await docker(['inspect', '-f', '{{.State.Health.Status}}', g.container])).trim() === 'healthy',
+      { timeoutMs: 120_000, what: `${g.container} healthy` },
+    );
+  }
   return { t, secrets, mongoPrimary };
 }
 

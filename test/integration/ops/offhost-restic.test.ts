@@ -306,7 +306,7 @@ describe('off-host copies to a restic repository (kytes:backup.offHost restic:/p
       });
       expect(fs.existsSync(path.join(BACKUPS, second, 'verified'))).toBe(true);
       expect(await liveState(stack)).not.toEqual(before);
-      const restore = await runOps(BIN, 'kytes-restore', [second], ENV);
+      const restore = await runOps(BIN, 'kytes-restore', [second, '--yes', '--no-safety-backup'], ENV);
       outputs.push(restore.stdout, restore.stderr);
       expect({ status: restore.status, last: lastLine(restore.stderr) }).toEqual({
         status: 0,

@@ -9,7 +9,17 @@ import { installResticPasswordScript } from '../../../ops/backupOps';
 import type { Manifest } from '../../../ops/manifest';
 import { renderOpsScripts } from '../../../ops/scripts';
 import { IMAGES, requireImages, Sandbox } from '../helpers/docker';
-import { buildFakeImages, FakeImages, removeFakeImages, runOps, seedData, startFakeStack } from './fake-stack';
+import {
+  buildFakeImages,
+  FakeImages,
+  FakeStack,
+  liveState,
+  psql,
+  removeFakeImages,
+  runOps,
+  seedData,
+  startFakeStack,
+} from './fake-stack';
 import { requireSshTools, startSshd, ThrowawaySshd } from './sshd';
 
 /**
@@ -43,6 +53,7 @@ let images: FakeImages | undefined;
 let sshd: ThrowawaySshd | undefined;
 let env: NodeJS.ProcessEnv;
 let id: string;
+let stack: FakeStack;
 
 const lastLine = (s: string) => s.trim().split('\n').pop() as string;
 const manifestOf = (backup: string): Manifest =>
@@ -99,7 +110,7 @@ beforeAll(async () => {
   });
   for (const [name, content] of Object.entries(scripts))
     fs.writeFileSync(path.join(BIN, name), content, { mode: 0o755 });
-  const stack = await startFakeStack(t, sandbox, images);
+  stack = await startFakeStack(t, sandbox, images);
   await seedData(stack, 2_000);
   const backup = await runOps(BIN, 'kytes-backup', ['--no-offhost'], env);
   if (backup.status !== 0) throw new Error(`kytes-backup failed: ${backup.stderr}`);
@@ -224,9 +235,75 @@ describe('kytes-offhost-copy to user@host:/path (rsync over SSH, KYTES_OFFHOST_S
     });
   });
 
+  describe('a new host: fetch back from the rsync copy, verify, restore', () => {
+    it('kytes-offhost-fetch --list shows what the remote holds; ID brings it back, verified; the restore gives the data back', async () => {
+      const list = await runOps(BIN, 'kytes-offhost-fetch', ['--list'], env);
+      expect({ status: list.status, stdout: list.stdout }).toEqual({ status: 0, stdout: `${id}\t${OFFHOST}/${id}\n` });
+      const state = await liveState(stack);
+      // The new host has no local backup; the data is damaged.
+      fs.rmSync(path.join(BACKUPS, id), { recursive: true });
+      await psql(t, t.gitlab[0].database.name, 'DROP TABLE issues;\n');
+      const fetched = await runOps(BIN, 'kytes-offhost-fetch', [id], env);
+      expect({ status: fetched.status, stderr: fetched.stderr }).toEqual({
+        status: 0,
+        stderr:
+          `kytes-offhost-fetch: fetching ${id} from ${OFFHOST}/${id}\n` +
+          `kytes-offhost-fetch: fetched ${id} into ${BACKUPS}/${id} and verified it; restore it with kytes-restore ${id}\n`,
+      });
+      expect(fs.readdirSync(BACKUPS).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+      expect((await runOps(BIN, 'kytes-verify', [id], env)).status).toBe(0);
+      const restore = await runOps(BIN, 'kytes-restore', [id, '--yes', '--no-safety-backup'], {
+        ...env,
+        KYTES_HEALTH_TIMEOUT: '60',
+      });
+      expect({ status: restore.status, last: lastLine(restore.stderr) }).toEqual({
+        status: 0,
+        last: `kytes-restore: stack itoff restored from backup ${id}`,
+      });
+      expect(await liveState(stack)).toEqual(state);
+    });
+
+    it('a backup the remote does not hold, and a damaged remote copy, are refused; nothing is written', async () => {
+      const missing = await runOps(BIN, 'kytes-offhost-fetch', ['20200101T000000Z'], env);
+      expect({ status: missing.status, stderr: missing.stderr }).toEqual({
+        status: 1,
+        stderr: `kytes-offhost-fetch: error: ${OFFHOST} holds no backup 20200101T000000Z (kytes-offhost-fetch --list shows what it holds); nothing was written to ${BACKUPS}\n`,
+      });
+      const local = path.join(ROOT, 'local-copy');
+      fs.renameSync(path.join(BACKUPS, id), local);
+      const f = path.join(remoteCopy(id), 'postgres-globals.sql');
+      const original = fs.readFileSync(f);
+      fs.appendFileSync(f, '-- altered\n');
+      try {
+        const damaged = await runOps(BIN, 'kytes-offhost-fetch', [id], env);
+        expect({ status: damaged.status, last: lastLine(damaged.stderr) }).toEqual({
+          status: 1,
+          last: expect.stringMatching(
+            new RegExp(
+              `^kytes-offhost-fetch: error: the copy of ${id} fetched from ${OFFHOST} does not verify: postgres-globals\\.sql: [0-9]+ bytes, the manifest says [0-9]+ \\(truncated or altered\\); nothing was written to ${BACKUPS}$`,
+            ),
+          ),
+        });
+        expect(fs.readdirSync(BACKUPS).filter((n) => n === id || n.startsWith('.tmp-'))).toEqual([]);
+      } finally {
+        fs.writeFileSync(f, original);
+        fs.renameSync(local, path.join(BACKUPS, id));
+      }
+    });
+  });
+
   describe('with the SSH server down', () => {
     beforeAll(async () => {
       await sshd!.stop();
+    });
+
+    it('kytes-offhost-fetch says the remote cannot be reached; nothing is written', async () => {
+      const run = await runOps(BIN, 'kytes-offhost-fetch', ['--list'], env);
+      expect({ status: run.status, stdout: run.stdout, last: lastLine(run.stderr) }).toEqual({
+        status: 1,
+        stdout: '',
+        last: `kytes-offhost-fetch: error: cannot reach ${USER}@127.0.0.1 with '${sshd!.sshCommand}' (status 255): check the host, its key and KYTES_OFFHOST_SSH; nothing was written to ${BACKUPS}`,
+      });
     });
 
     it('kytes-offhost-copy fails with status 1 and the local backup stays valid', async () => {
@@ -234,7 +311,7 @@ describe('kytes-offhost-copy to user@host:/path (rsync over SSH, KYTES_OFFHOST_S
       expect({ status: run.status, stdout: run.stdout, last: lastLine(run.stderr) }).toEqual({
         status: 1,
         stdout: '',
-        last: `kytes-offhost-copy: error: cannot reach ${USER}@127.0.0.1 with '${sshd!.sshCommand}' (status 255); the local backup ${id} is unaffected`,
+        last: `kytes-offhost-copy: error: cannot reach ${USER}@127.0.0.1 with '${sshd!.sshCommand}' (status 255); the local backup ${id} is unaffected and no verified copy was made (a partial one is replaced by the next copy)`,
       });
       expect(lastInvocation()).toEqual(
         expect.objectContaining({ operation: 'kytes-offhost-copy', result: 'error', status: 1 }),
@@ -250,7 +327,7 @@ describe('kytes-offhost-copy to user@host:/path (rsync over SSH, KYTES_OFFHOST_S
       expect(newId).toMatch(/^[0-9]{8}T[0-9]{6}Z$/);
       expect({ status: run.status, last: lastLine(run.stderr) }).toEqual({
         status: 1,
-        last: `kytes-backup: error: backup ${newId} is valid, but the off-host copy to ${OFFHOST} failed`,
+        last: `kytes-backup: error: the off-host copy to ${OFFHOST} failed (see above); backup ${newId} is complete and verified in ${BACKUPS}, only the copy is missing: run kytes-offhost-copy ${newId} once ${OFFHOST} is reachable`,
       });
       expect((await runOps(BIN, 'kytes-verify', [newId], env)).status).toBe(0);
       expect(fs.readdirSync(REMOTE_DIR)).toEqual([id]);

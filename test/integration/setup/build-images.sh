@@ -12,7 +12,7 @@
 #      KYTES_REBUILD_IMAGES=1 rebuilds images that already exist (the caches are kept;
 #      delete $KYTES_CI_DIR/cache to refresh them).
 #      KYTES_DEBIAN_MIRROR / KYTES_DEBIAN_SECURITY_MIRROR override the mirrors read from apt.
-#      KYTES_SUITE (default bookworm) and KYTES_IMAGES (default all: base postgres nginx redis node acme).
+#      KYTES_SUITE (default bookworm) and KYTES_IMAGES (default all: base postgres nginx redis node acme sshd).
 set -euo pipefail
 
 SUITE="${KYTES_SUITE:-bookworm}"
@@ -43,8 +43,9 @@ declare -A PKGS=(
   [redis]="redis-server"
   [node]="nodejs"
   [acme]="certbot openssl pebble dnsmasq-base"
+  [sshd]="openssh-server openssh-client sudo rsync"
 )
-read -ra NAMES <<<"${KYTES_IMAGES:-base postgres nginx redis node acme}"
+read -ra NAMES <<<"${KYTES_IMAGES:-base postgres nginx redis node acme sshd}"
 todo=()
 for n in "${NAMES[@]}"; do
   if [ "${KYTES_REBUILD_IMAGES:-0}" != 1 ] && docker image inspect "kytes-test/$n:$TAG" >/dev/null 2>&1; then
@@ -194,6 +195,15 @@ certbot --version && pebble -version 2>/dev/null || true
 SH
 )
 
+# sshd: a Docker host reached over SSH (the operator commands' tests): sshd, sudo, rsync; the test adds
+# the docker CLI and the users. No host key is baked in: each container generates its own.
+SETUP[sshd]=$(cat <<'SH'
+$APT_INSTALL openssh-server openssh-client sudo rsync >/dev/null
+rm -f /etc/ssh/ssh_host_*
+mkdir -p /run/sshd
+SH
+)
+
 # The official postgres entrypoint contract, reduced to what kytes relies on.
 write_pg_entrypoint() {
   cat >"$1/usr/local/bin/kytes-pg-entrypoint" <<'SH'
@@ -279,6 +289,7 @@ import_image() { # $1 = name, $2 = rootfs
     redis) ch+=(--change 'WORKDIR /data' --change 'VOLUME /data' --change 'USER redis' --change 'EXPOSE 6379'
       --change 'CMD ["redis-server", "--protected-mode", "no"]') ;;
     acme) ch+=(--change 'ENTRYPOINT ["certbot"]' --change 'VOLUME /etc/letsencrypt /var/lib/letsencrypt') ;;
+    sshd) ch+=(--change 'CMD ["/usr/sbin/sshd", "-D", "-e"]' --change 'EXPOSE 22') ;;
   esac
   tar -C "$root" --numeric-owner --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' -c . |
     docker import "${ch[@]}" - "$ref" >/dev/null
