@@ -12,7 +12,8 @@
 #      KYTES_REBUILD_IMAGES=1 rebuilds images that already exist (the caches are kept;
 #      delete $KYTES_CI_DIR/cache to refresh them).
 #      KYTES_DEBIAN_MIRROR / KYTES_DEBIAN_SECURITY_MIRROR override the mirrors read from apt.
-#      KYTES_SUITE (default bookworm) and KYTES_IMAGES (default all: base postgres nginx redis node acme sshd).
+#      KYTES_SUITE (default bookworm) and KYTES_IMAGES (default base postgres redis node acme sshd; nginx is built
+#      on trixie only, as the pinned -trixie image).
 set -euo pipefail
 
 SUITE="${KYTES_SUITE:-bookworm}"
@@ -45,7 +46,7 @@ declare -A PKGS=(
   [acme]="certbot openssl pebble dnsmasq-base"
   [sshd]="openssh-server openssh-client sudo rsync"
 )
-read -ra NAMES <<<"${KYTES_IMAGES:-base postgres nginx redis node acme sshd}"
+read -ra NAMES <<<"${KYTES_IMAGES:-base postgres redis node acme sshd}"
 todo=()
 for n in "${NAMES[@]}"; do
   if [ "${KYTES_REBUILD_IMAGES:-0}" != 1 ] && docker image inspect "kytes-test/$n:$TAG" >/dev/null 2>&1; then
