@@ -1,6 +1,6 @@
 import * as command from '@pulumi/command';
 import * as pulumi from '@pulumi/pulumi';
-import { DockerConnection, hostDockerUrl, sshArgv } from '../lib/connection';
+import { DockerConnection, hostBash, hostDockerUrl } from '../lib/connection';
 import { shellWord } from '../lib/sinks';
 
 export interface DockerExecArgs {
@@ -47,17 +47,16 @@ export function dockerExecCommand(args: DockerExecArgs): { interpreter: string[]
   const bad = names.find((n) => !VARIABLE.test(n));
   if (bad !== undefined) throw new Error(`dockerExec: ${JSON.stringify(bad)} is not an environment variable name`);
   const c = args.docker;
-  if (!c.ssh) return { interpreter: ['/bin/bash', '-c'], command: execLine(args, names) };
+  if (!c.ssh) return hostBash(c, execLine(args, names));
   const remote = [
     'set -euo pipefail',
     ...names.map((n) => `IFS= read -r -d "" ${n} && export ${n}`),
     execLine(args, names),
   ];
-  const command = `/bin/bash -c ${shellWord(remote.join('\n'))}`;
-  const ssh = ['ssh', ...sshArgv(c.ssh)];
-  if (names.length === 0) return { interpreter: ssh, command };
+  const run = hostBash(c, remote.join('\n'));
+  if (names.length === 0) return run;
   const wrapper = `set -euo pipefail; { printf '%s\\0' ${names.map((n) => `"$${n}"`).join(' ')}; cat; } | "$@"`;
-  return { interpreter: ['/bin/bash', '-c', wrapper, 'kytes-docker-exec', ...ssh], command };
+  return { interpreter: ['/bin/bash', '-c', wrapper, 'kytes-docker-exec', ...run.interpreter], command: run.command };
 }
 
 /**

@@ -13,9 +13,6 @@ import {
   seconds,
 } from './common';
 
-/** Container memory limits in MB, per profile; decided by the topology, which sizes Puma from them. */
-export { GITLAB_MEMORY_MB } from '../lib/topology';
-
 export interface GitlabInstanceArgs {
   readonly topology: Topology;
   /** This instance's entry of `topology.gitlab`. */

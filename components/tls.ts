@@ -3,7 +3,8 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { renderTlsCronFile, renderTlsScript } from '../lib/tls-script';
 import { Topology } from '../lib/topology';
-import { AS_ROOT, bashScript, HostCommand, hostCommand, HostCommandArgs, shQuote } from '../ops/host';
+import { shellWord } from '../lib/sinks';
+import { AS_ROOT, bashScript, HostCommand, hostCommand, HostCommandArgs } from '../ops/host';
 import { retainedVolume } from './common';
 
 export interface TlsCertificatesArgs {
@@ -44,8 +45,8 @@ export class TlsCertificates extends pulumi.ComponentResource {
     this.baseName = name;
     const text = renderTlsScript(t);
     this.scriptHash = crypto.createHash('sha256').update(text).digest('hex');
-    const dir = shQuote(host.scriptsDir);
-    const script = shQuote(host.script);
+    const dir = shellWord(host.scriptsDir);
+    const script = shellWord(host.script);
 
     if (t.tls.volume) this.volume = retainedVolume(`${name}-volume`, t.tls.volume, t.prefix, this);
     // Retained like every Kytes volume (the guard-rails pack insists); it only ever holds pending challenges.
@@ -81,8 +82,8 @@ export class TlsCertificates extends pulumi.ComponentResource {
         },
         [this.script, ...volumes],
       );
-      const cronFile = shQuote(host.cronFile);
-      const tmp = shQuote(host.cronFile.replace(/\/([^/]+)$/, '/.$1.tmp'));
+      const cronFile = shellWord(host.cronFile);
+      const tmp = shellWord(host.cronFile.replace(/\/([^/]+)$/, '/.$1.tmp'));
       this.renewal = this.cmd(
         'renewal',
         {
@@ -114,7 +115,7 @@ export class TlsCertificates extends pulumi.ComponentResource {
     this.issue = this.cmd(
       'issue',
       {
-        create: bashScript(AS_ROOT, `exec ${shQuote(t.tls.host.script)} issue`),
+        create: bashScript(AS_ROOT, `exec ${shellWord(t.tls.host.script)} issue`),
         triggers: [this.scriptHash],
         logging: 'stdoutAndStderr',
       },

@@ -1,5 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
-import { KytesConfig, parseConfig, SECRET_KEYS, secretValues } from './config';
+import { KytesConfig, parseConfigAndSecrets, SECRET_KEYS } from './config';
 import { deriveTopology, Topology } from './topology';
 
 // Pulumi's own check of `pulumi config set --secret`; public in the runtime, not in its type declarations.
@@ -33,10 +33,9 @@ export interface LoadedStack {
 export function loadStack(): LoadedStack {
   const all = pulumi.runtime.allConfig();
   const isSecret = (key: string) => runtimeConfig.isConfigSecret(key);
-  const config = parseConfig(all, isSecret);
+  const { config, secrets } = parseConfigAndSecrets(all, isSecret);
   const topology = deriveTopology(config, pulumi.getStack());
-  const secrets = secretValues(all, isSecret);
-  // parseConfig has checked the password is a secret, present exactly when kytes:smtp.user is.
+  // The parse has checked the password is a secret, present exactly when kytes:smtp.user is.
   const smtpPassword = topology.mail?.auth ? secrets[SECRET_KEYS.smtpPassword] : undefined;
   const masterSecret = secrets[SECRET_KEYS.masterSecret];
   const backupAlert = secrets[SECRET_KEYS.backupAlert];

@@ -18,8 +18,6 @@ export function nginxHealthcheckCommand(nginx: NginxTopology): string[] {
   return ['CMD', 'curl', '-fsS', '-o', '/dev/null', `http://127.0.0.1:${nginx.listenPort}${NGINX_HEALTH_PATH}`];
 }
 
-export { upstreamVariable };
-
 /** How nginx runs: in the foreground, on the config Kytes renders into its config volume. */
 export function nginxCommand(nginx: NginxTopology): string[] {
   return ['nginx', '-c', nginx.configPath, '-g', 'daemon off;'];

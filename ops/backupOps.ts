@@ -1,13 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { SCHEDULE_OFF } from '../lib/config/backup';
-import {
-  commentText,
-  cronCommandWord,
-  cronEnvLine,
-  cronTimeFields,
-  curlConfigString,
-  shellWord as shQuote,
-} from '../lib/sinks';
+import { commentText, cronCommandWord, cronEnvLine, cronTimeFields, curlConfigString, shellWord } from '../lib/sinks';
 import { Topology } from '../lib/topology';
 import { AS_ROOT, bashScript, HostCommand, hostCommand, HostCommandArgs, say } from './host';
 
@@ -146,29 +139,29 @@ function validate(args: BackupOpsArgs, schedule: string): void {
  * earlier version installed and this one does not, creates the 0700 backup dir. As root (AS_ROOT).
  */
 export function installScriptsScript(t: Topology, files: readonly string[]): string {
-  const dir = shQuote(t.ops.scriptsDir);
+  const dir = shellWord(t.ops.scriptsDir);
   return bashScript(
     AS_ROOT,
     `install -d -m 0755 ${dir}`,
-    `install -d -m 0700 ${shQuote(t.ops.backupDir)}`,
+    `install -d -m 0700 ${shellWord(t.ops.backupDir)}`,
     ...unpackScripts(dir),
     // Scripts a previous version installed and this one no longer renders.
     `for f in ${dir}/kytes-*; do`,
     '  case "${f##*/}" in',
-    `    ${files.map(shQuote).join('|')}) ;;`,
+    `    ${files.map(shellWord).join('|')}) ;;`,
     '    *) rm -f -- "$f" ;;',
     '  esac',
     'done',
-    `rm -f -- ${shQuote(`${t.ops.backupDir}/${ONDELETE_MARK}`)}`,
+    `rm -f -- ${shellWord(`${t.ops.backupDir}/${ONDELETE_MARK}`)}`,
   );
 }
 
 /** Removes exactly the installed files, then the dir if empty. The backups are never touched. */
 function removeScriptsScript(t: Topology, files: readonly string[]): string {
-  const dir = shQuote(t.ops.scriptsDir);
+  const dir = shellWord(t.ops.scriptsDir);
   return bashScript(
     AS_ROOT,
-    `rm -f -- ${files.map((f) => `${dir}/${shQuote(f)}`).join(' ')}`,
+    `rm -f -- ${files.map((f) => `${dir}/${shellWord(f)}`).join(' ')}`,
     `rmdir --ignore-fail-on-non-empty -- ${dir} 2>/dev/null || true`,
   );
 }
@@ -178,8 +171,8 @@ function removeScriptsScript(t: Topology, files: readonly string[]): string {
  * else, not even for an instant; a temporary name, then a rename; nothing printed.
  */
 function installSecretFileScript(file: string, what: string): string {
-  const dir = shQuote(file.slice(0, file.lastIndexOf('/')));
-  const tmp = shQuote(`${file}.tmp`);
+  const dir = shellWord(file.slice(0, file.lastIndexOf('/')));
+  const tmp = shellWord(`${file}.tmp`);
   return bashScript(
     AS_ROOT,
     'umask 077',
@@ -187,7 +180,7 @@ function installSecretFileScript(file: string, what: string): string {
     `cat > ${tmp}`,
     `test -s ${tmp} || { echo "kytes: empty ${what} on stdin" >&2; exit 1; }`,
     `chmod 0600 ${tmp}`,
-    `mv -f ${tmp} ${shQuote(file)}`,
+    `mv -f ${tmp} ${shellWord(file)}`,
   );
 }
 
@@ -210,22 +203,22 @@ export function alertCurlConfig(url: string): string {
 function scheduleOffScript(t: Topology): string {
   return bashScript(
     AS_ROOT,
-    `if [ -e ${shQuote(t.ops.cronFile)} ]; then rm -f -- ${shQuote(t.ops.cronFile)}; ${say('kytes:backup.schedule is off: removed %s, no scheduled backups', t.ops.cronFile)}; else ${say('kytes:backup.schedule is off: no scheduled backups')}; fi`,
+    `if [ -e ${shellWord(t.ops.cronFile)} ]; then rm -f -- ${shellWord(t.ops.cronFile)}; ${say('kytes:backup.schedule is off: removed %s, no scheduled backups', t.ops.cronFile)}; else ${say('kytes:backup.schedule is off: no scheduled backups')}; fi`,
   );
 }
 
 function installCronScript(t: Topology): string {
   const slash = t.ops.cronFile.lastIndexOf('/');
   const cronDir = t.ops.cronFile.slice(0, slash);
-  const tmp = shQuote(`${cronDir}/.${t.ops.cronFile.slice(slash + 1)}.tmp`);
+  const tmp = shellWord(`${cronDir}/.${t.ops.cronFile.slice(slash + 1)}.tmp`);
   return bashScript(
     AS_ROOT,
-    `if [ ! -d ${shQuote(cronDir)} ]; then ${say('no %s on this host; install cron', cronDir)}; exit 1; fi`,
+    `if [ ! -d ${shellWord(cronDir)} ]; then ${say('no %s on this host; install cron', cronDir)}; exit 1; fi`,
     'command -v cron >/dev/null || command -v crond >/dev/null || echo "kytes: warning: no cron daemon found; scheduled backups will not run until one is installed" >&2',
     // The temporary name has dots, so cron ignores it until the rename.
     `cat > ${tmp}`,
     `chmod 0644 ${tmp}`,
-    `mv -f ${tmp} ${shQuote(t.ops.cronFile)}`,
+    `mv -f ${tmp} ${shellWord(t.ops.cronFile)}`,
   );
 }
 
@@ -250,8 +243,8 @@ interface OnDelete {
  */
 function backupOnDeleteScript(t: Topology, d: OnDelete): string {
   const skip = `${t.ops.backupDir}/${SKIP_FILE}`;
-  const skipFile = shQuote(skip);
-  const mark = shQuote(`${t.ops.backupDir}/${ONDELETE_MARK}`);
+  const skipFile = shellWord(skip);
+  const mark = shellWord(`${t.ops.backupDir}/${ONDELETE_MARK}`);
   return bashScript(
     `if [ "\${${SKIP_ENV}:-}" = 1 ]; then ${say(`${SKIP_ENV}=1: deleting %s WITHOUT a backup`, d.what)}; exit 0; fi`,
     AS_ROOT,
@@ -259,15 +252,15 @@ function backupOnDeleteScript(t: Topology, d: OnDelete): string {
     ...(d.instance === undefined
       ? []
       : [
-          `if [ -n "$(find ${mark} -maxdepth 0 -mmin -30 2>/dev/null)" ] && tail -n +2 ${mark} | grep -qxF -- ${shQuote(d.instance)}; then`,
-          `  printf 'kytes: %s is in backup %s, taken just before\\n' ${shQuote(d.what)} "$(head -n 1 ${mark})" >&2`,
+          `if [ -n "$(find ${mark} -maxdepth 0 -mmin -30 2>/dev/null)" ] && tail -n +2 ${mark} | grep -qxF -- ${shellWord(d.instance)}; then`,
+          `  printf 'kytes: %s is in backup %s, taken just before\\n' ${shellWord(d.what)} "$(head -n 1 ${mark})" >&2`,
           '  exit 0',
           'fi',
         ]),
     ...d.locate,
     say('backup before deleting %s', d.what),
     `id="$(KYTES_LOCK_WAIT=${LOCK_WAIT_SECONDS} "$backup" --label ${d.label} | tail -n 1)"`,
-    `printf '%s\\n' "$id" ${d.covers.map(shQuote).join(' ')} > ${mark}`,
+    `printf '%s\\n' "$id" ${d.covers.map(shellWord).join(' ')} > ${mark}`,
   );
 }
 
@@ -309,7 +302,8 @@ export class BackupOps extends pulumi.ComponentResource {
     validate(args, schedule);
     super('kytes:ops:BackupOps', name, {}, opts);
     const files = Object.keys(args.scripts).sort();
-    const run = (file: string) => shQuote(`${t.ops.scriptsDir}/${file}`);
+    const packedScripts = encodeScripts(args.scripts);
+    const run = (file: string) => shellWord(`${t.ops.scriptsDir}/${file}`);
     const cmd = (suffix: string, a: HostCommandArgs, dependsOn: pulumi.Resource[] = []) =>
       hostCommand(`${name}-${suffix}`, t.docker, a, { parent: this, dependsOn, deleteBeforeReplace: true });
     const others = [...(args.dependsOn ?? [])];
@@ -323,7 +317,7 @@ export class BackupOps extends pulumi.ComponentResource {
       {
         create: installScriptsScript(t, files),
         delete: removeScriptsScript(t, files),
-        stdin: encodeScripts(args.scripts),
+        stdin: packedScripts,
         logging: 'stdoutAndStderr',
       },
       [...(args.installAfter ?? [])],
@@ -341,7 +335,7 @@ export class BackupOps extends pulumi.ComponentResource {
         'backup-schedule',
         {
           create: installCronScript(t),
-          delete: bashScript(AS_ROOT, `rm -f -- ${shQuote(t.ops.cronFile)}`),
+          delete: bashScript(AS_ROOT, `rm -f -- ${shellWord(t.ops.cronFile)}`),
           stdin: renderCronFile(t, schedule),
           logging: 'stdoutAndStderr',
         },
@@ -355,7 +349,7 @@ export class BackupOps extends pulumi.ComponentResource {
         'backup-alert',
         {
           create: installAlertScript(t),
-          delete: bashScript(AS_ROOT, `rm -f -- ${shQuote(t.ops.alertFile)}`),
+          delete: bashScript(AS_ROOT, `rm -f -- ${shellWord(t.ops.alertFile)}`),
           stdin: pulumi.secret(pulumi.output(args.alertWebhook).apply(alertCurlConfig)),
           logging: 'none',
         },
@@ -405,7 +399,7 @@ export class BackupOps extends pulumi.ComponentResource {
           // kytes:restore.from finds it recorded in the backup dir and restores nothing.
           create: bashScript(
             AS_ROOT,
-            `${lockWait} exec ${run('kytes-restore')} --yes --once ${shQuote(args.restoreFrom)}`,
+            `${lockWait} exec ${run('kytes-restore')} --yes --once ${shellWord(args.restoreFrom)}`,
           ),
           triggers: [args.restoreFrom],
           logging: 'stdoutAndStderr',
@@ -421,18 +415,18 @@ export class BackupOps extends pulumi.ComponentResource {
     const covers = t.gitlab.map((g) => g.name);
     const decommission: Record<string, HostCommand> = {};
     let previous: HostCommand | undefined;
+    const snapshot = shellWord(`${t.ops.scriptsDir}/.ondelete.XXXXXX`);
     for (const g of t.gitlab) {
-      const snapshot = shQuote(`${t.ops.scriptsDir}/.ondelete.XXXXXX`);
       previous = cmd(
         `decommission-backup-${g.name}`,
         {
           create: 'cat >/dev/null',
-          stdin: encodeScripts(args.scripts),
+          stdin: packedScripts,
           delete: backupOnDeleteScript(t, {
             what: `GitLab instance ${g.name}`,
             instance: g.name,
             locate: [
-              `install -d -m 0755 ${shQuote(t.ops.scriptsDir)}`,
+              `install -d -m 0755 ${shellWord(t.ops.scriptsDir)}`,
               `snapshot="$(mktemp -d ${snapshot})"`,
               `trap 'rm -rf -- "$snapshot"' EXIT`,
               ...unpackScripts('"$snapshot"'),
@@ -459,7 +453,7 @@ export class BackupOps extends pulumi.ComponentResource {
         delete: backupOnDeleteScript(t, {
           what: `the containers of ${t.prefix}`,
           locate: [
-            `backup=${shQuote(installed)}`,
+            `backup=${shellWord(installed)}`,
             `if [ ! -x "$backup" ]; then ${say(`%s is missing, so no backup can be taken before deleting the containers of %s; run pulumi up to reinstall it, or skip the backup (${SKIP_ENV}=1 or %s)`, installed, t.prefix, `${t.ops.backupDir}/${SKIP_FILE}`)}; exit 1; fi`,
           ],
           label: 'predestroy',

@@ -6,7 +6,8 @@ import { parseConfig } from '../lib/config';
 import { hostBash } from '../lib/connection';
 import { deriveTopology, Topology } from '../lib/topology';
 import { checkManifest } from './manifest';
-import { AS_ROOT, bashScript, shQuote } from './host';
+import { shellWord } from '../lib/sinks';
+import { AS_ROOT, bashScript } from './host';
 
 /**
  * Operator commands that need no `pulumi up`: each runs one ops script installed on the stack's Docker
@@ -211,13 +212,13 @@ export function operatorScript(t: Topology, script: string, args: readonly strin
   const target = path.posix.join(t.ops.scriptsDir, script);
   const lib = path.posix.join(t.ops.scriptsDir, 'kytes-lib.sh');
   return bashScript(
-    `printf '%s\\n' ${shQuote(CONNECTED)} >&2`,
-    `if [ ! -r ${shQuote(lib)} ] || [ ! -x ${shQuote(target)} ]; then`,
-    `  printf 'kytes: error: the Kytes ops scripts of stack %s are not installed on %s (%s is missing): run pulumi up for this stack first (npm run pulumi -- up --stack %s), which installs them; nothing was changed\\n' ${shQuote(t.stack)} "$(uname -n)" ${shQuote(target)} ${shQuote(t.stack)} >&2`,
+    `printf '%s\\n' ${shellWord(CONNECTED)} >&2`,
+    `if [ ! -r ${shellWord(lib)} ] || [ ! -x ${shellWord(target)} ]; then`,
+    `  printf 'kytes: error: the Kytes ops scripts of stack %s are not installed on %s (%s is missing): run pulumi up for this stack first (npm run pulumi -- up --stack %s), which installs them; nothing was changed\\n' ${shellWord(t.stack)} "$(uname -n)" ${shellWord(target)} ${shellWord(t.stack)} >&2`,
     '  exit 1',
     'fi',
     AS_ROOT,
-    `exec ${[target, ...args].map(shQuote).join(' ')}`,
+    `exec ${[target, ...args].map(shellWord).join(' ')}`,
   );
 }
 

@@ -43,9 +43,6 @@ export interface HostCommandArgs {
 
 export type HostCommand = command.local.Command;
 
-/** Single-quoted shell word: lib/sinks.ts `shellWord`, the one shell quoting function. */
-export const shQuote = shellWord;
-
 /** A bash script that stops at the first failing command, unset variable or failing pipe stage. */
 export function bashScript(...lines: string[]): string {
   return ['set -euo pipefail', ...lines].join('\n');

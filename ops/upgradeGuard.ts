@@ -3,7 +3,8 @@ import { MONGO_ROOT_USER_ENV, MONGO_SECRET_ENV } from '../lib/mongo';
 import { Topology } from '../lib/topology';
 import { gitlabStopsUpTo, MONGO_SERIES, OLDEST_KNOWN_GITLAB } from '../lib/upgrades';
 import { parseImageRef, series } from '../lib/versions';
-import { AS_ROOT, bashScript, HostCommand, hostCommand, shQuote } from './host';
+import { shellWord } from '../lib/sinks';
+import { AS_ROOT, bashScript, HostCommand, hostCommand } from './host';
 import { LOCK_WAIT_SECONDS } from './backupOps';
 
 /**
@@ -54,18 +55,18 @@ function helpers(t: Topology): string[] {
     '}',
     'volume_exists() { docker volume inspect "$1" >/dev/null 2>&1; }',
     `preupgrade_backup() { # $1 = what is upgraded`,
-    `  if [ -n "$(find ${shQuote(skip)} -maxdepth 0 -mmin -60 2>/dev/null)" ]; then`,
+    `  if [ -n "$(find ${shellWord(skip)} -maxdepth 0 -mmin -60 2>/dev/null)" ]; then`,
     `    note "${skip} is less than an hour old: upgrading $1 WITHOUT a backup"`,
     '    return 0',
     '  fi',
-    `  [ -x ${shQuote(backup)} ] || fail "${backup} is missing, so no backup can be taken before upgrading $1; run pulumi up with the current images first (it installs the ops scripts), or skip the backup: touch ${skip}"`,
+    `  [ -x ${shellWord(backup)} ] || fail "${backup} is missing, so no backup can be taken before upgrading $1; run pulumi up with the current images first (it installs the ops scripts), or skip the backup: touch ${skip}"`,
     '  note "backup before upgrading $1"',
     '  local id',
     '  local -a uncreated=()',
     // The installed scripts predate this `up` (BackupOps installs the new ones after the guards): they know
     // only instances that exist. An older install without --skip-uncreated runs without it.
-    `  if grep -q -- --skip-uncreated <<<"$(${shQuote(backup)} --help 2>/dev/null || true)"; then uncreated=(--skip-uncreated); fi`,
-    `  id=$(KYTES_LOCK_WAIT=${LOCK_WAIT_SECONDS} ${shQuote(backup)} --label preupgrade "\${uncreated[@]}" | tail -n 1)`,
+    `  if grep -q -- --skip-uncreated <<<"$(${shellWord(backup)} --help 2>/dev/null || true)"; then uncreated=(--skip-uncreated); fi`,
+    `  id=$(KYTES_LOCK_WAIT=${LOCK_WAIT_SECONDS} ${shellWord(backup)} --label preupgrade "\${uncreated[@]}" | tail -n 1)`,
     '  note "pre-upgrade backup $id taken and verified; it restores onto the versions running now"',
     '}',
   ];
@@ -79,13 +80,13 @@ export function gitlabGuardScript(t: Topology): string {
   return bashScript(
     AS_ROOT,
     ...helpers(t),
-    `image=${shQuote(image)}`,
-    `repository=${shQuote(repository)}`,
-    `configured=${shQuote(target.text)}`,
+    `image=${shellWord(image)}`,
+    `repository=${shellWord(repository)}`,
+    `configured=${shellWord(target.text)}`,
     `stops=(${gitlabStopsUpTo(target).join(' ')})`,
     `oldest=${series(OLDEST_KNOWN_GITLAB)}`,
-    `names=(${t.gitlab.map((g) => shQuote(g.name)).join(' ')})`,
-    `volumes=(${t.gitlab.map((g) => shQuote(g.volumes.data.name)).join(' ')})`,
+    `names=(${t.gitlab.map((g) => shellWord(g.name)).join(' ')})`,
+    `volumes=(${t.gitlab.map((g) => shellWord(g.volumes.data.name)).join(' ')})`,
     // What the image itself compares at start (docker/assets/init-container): the version manifest.
     `target=$(docker run --rm --network none --entrypoint cat "$image" /opt/gitlab/version-manifest.txt 2>/dev/null | awk '/^gitlab-(ce|ee|jh) / {print $NF; exit}' | version_of || true)`,
     '[ -n "$target" ] || fail "cannot read the GitLab version of $image (/opt/gitlab/version-manifest.txt); is it a GitLab image?"',
@@ -122,9 +123,9 @@ export function postgresGuardScript(t: Topology): string {
   return bashScript(
     AS_ROOT,
     ...helpers(t),
-    `image=${shQuote(pg.image)}`,
+    `image=${shellWord(pg.image)}`,
     `configured=${t.versions.postgres.major}`,
-    `volume=${shQuote(pg.data.name)}`,
+    `volume=${shellWord(pg.data.name)}`,
     `major=$(docker run --rm --network none --entrypoint postgres "$image" --version 2>/dev/null | sed -nE 's/^postgres \\(PostgreSQL\\) ([0-9]+).*/\\1/p' || true)`,
     '[ -n "$major" ] || fail "cannot read the PostgreSQL version of $image (postgres --version); is it a PostgreSQL image?"',
     '[ "$major" = "$configured" ] || fail "$image holds PostgreSQL $major, but Kytes was told $configured (its tag, or kytes:images.versions.postgres); make them agree"',
@@ -157,13 +158,13 @@ export function mongoGuardScript(t: Topology): string {
   return bashScript(
     AS_ROOT,
     ...helpers(t),
-    `image=${shQuote(m.image)}`,
-    `configured=${shQuote(series(v))}`,
+    `image=${shellWord(m.image)}`,
+    `configured=${shellWord(series(v))}`,
     `known=(${MONGO_SERIES.join(' ')})`,
-    `members=(${m.members.map((x) => shQuote(x.container)).join(' ')})`,
-    `volumes=(${m.members.map((x) => shQuote(x.data.name)).join(' ')})`,
+    `members=(${m.members.map((x) => shellWord(x.container)).join(' ')})`,
+    `volumes=(${m.members.map((x) => shellWord(x.data.name)).join(' ')})`,
     `port=${m.port}`,
-    `js=${shQuote(js)}`,
+    `js=${shellWord(js)}`,
     `target=$(docker run --rm --network none --entrypoint mongod "$image" --version 2>/dev/null | sed -nE 's/^db version v([0-9]+\\.[0-9]+)\\..*/\\1/p' || true)`,
     '[ -n "$target" ] || fail "cannot read the MongoDB version of $image (mongod --version); is it a MongoDB image?"',
     '[ "$target" = "$configured" ] || fail "$image holds MongoDB $target, but Kytes was told $configured (its tag, or kytes:images.versions.mongo); make them agree"',
@@ -179,7 +180,7 @@ export function mongoGuardScript(t: Topology): string {
     '  exit 0',
     'fi',
     '# shellcheck disable=SC2016 # expanded by the shell inside the member, on purpose',
-    `read -r running fcv < <(docker exec -e KYTES_MONGO_PORT="$port" "$member" sh -c ${shQuote(login)} "$js" 2>/dev/null | tail -n 1) || true`,
+    `read -r running fcv < <(docker exec -e KYTES_MONGO_PORT="$port" "$member" sh -c ${shellWord(login)} "$js" 2>/dev/null | tail -n 1) || true`,
     'if [ -z "${running:-}" ] || [ -z "${fcv:-}" ]; then',
     '  fail "cannot read the version and featureCompatibilityVersion of MongoDB from $member; is the replica set up?"',
     'fi',

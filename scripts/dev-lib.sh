@@ -37,28 +37,29 @@ kytes_need_node() {
     kytes_fail "Node.js $KYTES_NODE_MAJOR or newer is required; $(command -v node) is $version: install Node.js $KYTES_NODE_MAJOR LTS (https://nodejs.org/en/download, or nvm install $KYTES_NODE_MAJOR) and put it first on PATH"
 }
 
-# The engine the dev stack deploys to: kytes:docker.host in Pulumi.dev.yaml (the Docker provider is given
-# that, not $DOCKER_HOST), else the local socket. Read with awk: node_modules may not exist yet.
-kytes_stack_docker_host() {
-  local file="$KYTES_ROOT/Pulumi.$KYTES_DEV_STACK.yaml" host=''
-  [ -f "$file" ] && host=$(awk '
-    /^  kytes:docker:[[:space:]]*$/ { inside = 1; next }
-    inside && /^    host:/ { sub(/^    host:[[:space:]]*/, ""); gsub(/^["'\'']|["'\'']$/, ""); print; exit }
+# One value of a section of Pulumi.dev.yaml (`kytes:SECTION:` then `    KEY: value`), empty when the file
+# does not set it. Read with awk: node_modules may not exist yet.
+kytes_stack_value() { # $1 = section, $2 = key
+  local file="$KYTES_ROOT/Pulumi.$KYTES_DEV_STACK.yaml"
+  [ -f "$file" ] || return 0
+  awk -v section="  kytes:$1:" -v key="    $2:" '
+    { line = $0; sub(/[[:space:]]+$/, "", line) }
+    line == section { inside = 1; next }
+    inside && index($0, key) == 1 { sub(/^[^:]*:[[:space:]]*/, ""); gsub(/^["'\'']|["'\'']$/, ""); print; exit }
     inside && !/^    / { inside = 0 }
-  ' "$file")
+  ' "$file"
+}
+
+# The engine the dev stack deploys to: kytes:docker.host in Pulumi.dev.yaml (the Docker provider is given
+# that, not $DOCKER_HOST), else the local socket.
+kytes_stack_docker_host() {
+  local host
+  host=$(kytes_stack_value docker host)
   echo "${host:-unix:///var/run/docker.sock}"
 }
 
 # kytes:backup.schedule of the dev stack as Pulumi.dev.yaml sets it (empty when it does not: the default).
-kytes_stack_backup_schedule() {
-  local file="$KYTES_ROOT/Pulumi.$KYTES_DEV_STACK.yaml"
-  [ -f "$file" ] || return 0
-  awk '
-    /^  kytes:backup:[[:space:]]*$/ { inside = 1; next }
-    inside && /^    schedule:/ { sub(/^    schedule:[[:space:]]*/, ""); gsub(/^["'\'']|["'\'']$/, ""); print; exit }
-    inside && !/^    / { inside = 0 }
-  ' "$file"
-}
+kytes_stack_backup_schedule() { kytes_stack_value backup schedule; }
 
 kytes_need_docker() {
   command -v docker >/dev/null ||

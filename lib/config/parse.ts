@@ -239,10 +239,18 @@ export function secretValues(
   all: Record<string, string>,
   isSecret: (key: string) => boolean,
 ): Readonly<Record<string, pulumi.Output<string>>> {
-  const { taken } = parse(all, isSecret);
-  const out: Record<string, pulumi.Output<string>> = {};
-  for (const [path, value] of taken) if (typeof value === 'string') out[path] = pulumi.secret(value);
-  return out;
+  return parseConfigAndSecrets(all, isSecret).secrets;
+}
+
+/** {@link parseConfig} and {@link secretValues} from one parse, for the program's start. */
+export function parseConfigAndSecrets(
+  all: Record<string, string>,
+  isSecret: (key: string) => boolean,
+): { readonly config: KytesConfig; readonly secrets: Readonly<Record<string, pulumi.Output<string>>> } {
+  const { config, taken } = parse(all, isSecret);
+  const secrets: Record<string, pulumi.Output<string>> = {};
+  for (const [path, value] of taken) if (typeof value === 'string') secrets[path] = pulumi.secret(value);
+  return { config, secrets };
 }
 
 /** A private key in `kytes:tls` must come from a `--secret` value, so that Pulumi keeps it encrypted. */

@@ -40,6 +40,19 @@ interface RegisterRequest {
 
 const urnName = (urn: string) => urn.slice(urn.lastIndexOf('::') + 2);
 
+/**
+ * Calls `record` with every registration request the program sends, before the mock monitor handles it:
+ * the resource options the mocks do not pass to `newResource` are only in the request.
+ */
+export function onRegistration<Request>(pulumi: typeof Pulumi, record: (req: Request) => void): void {
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Request, cb: unknown): unknown };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    record(req);
+    return register(req, cb);
+  };
+}
+
 export interface StackRun {
   readonly resources: RecordedResource[];
   /** The program's exports, resolved (secrets unwrapped). */
@@ -130,20 +143,15 @@ export async function runProgram(
         stack,
         false,
       );
-      const monitor = pulumi.runtime.getMonitor() as unknown as {
-        registerResource(req: RegisterRequest, cb: unknown): unknown;
-      };
-      const register = monitor.registerResource.bind(monitor);
-      monitor.registerResource = (req, cb) => {
+      onRegistration<RegisterRequest>(pulumi, (req) =>
         options.set(req.getName(), {
           parent: req.getParent() ? urnName(req.getParent()) : '',
           dependsOn: req.getDependenciesList().map(urnName).sort(),
           retainOnDelete: req.getRetainondelete(),
           deleteBeforeReplace: req.getDeletebeforereplace(),
           replaceOnChanges: req.getReplaceonchangesList(),
-        });
-        return register(req, cb);
-      };
+        }),
+      );
       pulumi.runtime.setAllConfig(cfg, secretKeys);
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const program = require(path.join(ROOT, 'index.ts')) as Record<string, unknown>;

@@ -8,13 +8,11 @@ import { NginxServer, Topology } from '../../lib/topology';
 import { docker, execIn, IMAGES, requireImages, Sandbox, uniqueName, waitFor } from './helpers/docker';
 import { freePort, get, upgrade } from './fixtures/nginx/http-client';
 import { stackValues, stackValuesArb, topologyOf } from './fixtures/nginx/stacks';
+import { echoUpstream } from './fixtures/upstream/echo';
 
 /** Generated configs checked by `nginx -t`, from a fixed seed so a failure reproduces. */
 const GENERATED_CONFIGS = 20;
 const SEED = 20261122;
-
-const ECHO_DIR = path.join(__dirname, 'fixtures', 'upstream');
-const ECHO_IN_CONTAINER = '/opt/kytes-echo';
 
 /** Runs `nginx -t -q -c` on every `*.conf` of `dir` inside one kytes-test/nginx container; one line per file. */
 async function nginxTestAll(sandbox: Sandbox, dir: string): Promise<string[]> {
@@ -114,22 +112,7 @@ describe('nginx in front of stand-in upstreams on the stack network', () => {
   /** Left down when nginx starts: nginx must start anyway and route to it once it exists. */
   let late: Service;
 
-  const startUpstream = (s: Service) =>
-    sandbox.run({
-      name: s.container,
-      image: IMAGES.base,
-      network: t.network.name,
-      aliases: [s.server.upstream.host],
-      mounts: [{ type: 'bind', source: ECHO_DIR, target: ECHO_IN_CONTAINER, readonly: true }],
-      cmd: [
-        'python3',
-        `${ECHO_IN_CONTAINER}/echo_server.py`,
-        '--identity',
-        s.container,
-        '--port',
-        String(s.server.upstream.port),
-      ],
-    });
+  const startUpstream = (s: Service) => sandbox.run(echoUpstream(t, s.container, s.server.upstream));
   const upstreamReady = (s: Service) =>
     waitFor(
       () =>

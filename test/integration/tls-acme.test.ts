@@ -10,6 +10,7 @@ import { renderTlsScript } from '../../lib/tls-script';
 import { TestCa } from '../helpers/certs';
 import { freePort } from './fixtures/nginx/http-client';
 import { stackValues, topologyOf } from './fixtures/nginx/stacks';
+import { echoUpstreams } from './fixtures/upstream/echo';
 import { httpsGet, openStream, Target } from './fixtures/tls/https-client';
 import { docker, execIn, IMAGES, requireImages, Sandbox, uniqueName, waitFor } from './helpers/docker';
 
@@ -22,7 +23,6 @@ import { docker, execIn, IMAGES, requireImages, Sandbox, uniqueName, waitFor } f
  */
 
 const execFileP = promisify(execFile);
-const ECHO_DIR = path.join(__dirname, 'fixtures', 'upstream');
 const PEBBLE = 'pebble';
 
 interface Run {
@@ -147,18 +147,7 @@ describe('ACME with certbot and pebble through the real nginx', () => {
     await sandbox.network(t.network.name);
     await sandbox.volume(t.tls.volume!.name);
     await sandbox.volume(t.tls.acme!.webroot.name);
-    for (const s of t.nginx.servers) {
-      const container =
-        s.kind === 'rocketchat' ? t.rocketchat!.container : t.gitlab.find((g) => g.name === s.name)!.container;
-      await sandbox.run({
-        name: container,
-        image: IMAGES.base,
-        network: t.network.name,
-        aliases: [s.upstream.host],
-        mounts: [{ type: 'bind', source: ECHO_DIR, target: '/opt/kytes-echo', readonly: true }],
-        cmd: ['python3', '/opt/kytes-echo/echo_server.py', '--identity', container, '--port', String(s.upstream.port)],
-      });
-    }
+    for (const upstream of echoUpstreams(t)) await sandbox.run(upstream);
   }, 300_000);
 
   afterAll(async () => {

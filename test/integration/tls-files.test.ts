@@ -12,6 +12,7 @@ import { renderTlsScript } from '../../lib/tls-script';
 import { days, Pair, TestCa } from '../helpers/certs';
 import { freePort } from './fixtures/nginx/http-client';
 import { StackValues, stackValues, topologyOf } from './fixtures/nginx/stacks';
+import { echoUpstreams, upstreamContainerOf } from './fixtures/upstream/echo';
 import { httpsGet, Target } from './fixtures/tls/https-client';
 import { tlsStackValuesArb } from './fixtures/tls/stacks';
 import { docker, execIn, IMAGES, requireImages, Sandbox, uniqueName, waitFor } from './helpers/docker';
@@ -25,7 +26,6 @@ import { docker, execIn, IMAGES, requireImages, Sandbox, uniqueName, waitFor } f
 const execFileP = promisify(execFile);
 const GENERATED_CONFIGS = 15;
 const SEED = 20261130;
-const ECHO_DIR = path.join(__dirname, 'fixtures', 'upstream');
 const MASTER = 'kytes:masterSecret';
 
 /** Like topologyOf, but `kytes:tls` counts as set with --secret (it holds a private key). */
@@ -202,18 +202,7 @@ describe('files mode: the real nginx with openssl-made certificates', () => {
     const prepared = await run(scriptFor(t), 'prepare');
     expect(prepared).toMatchObject({ code: 0 });
 
-    for (const s of t.nginx.servers) {
-      const container =
-        s.kind === 'rocketchat' ? t.rocketchat!.container : t.gitlab.find((g) => g.name === s.name)!.container;
-      await sandbox.run({
-        name: container,
-        image: IMAGES.base,
-        network: t.network.name,
-        aliases: [s.upstream.host],
-        mounts: [{ type: 'bind', source: ECHO_DIR, target: '/opt/kytes-echo', readonly: true }],
-        cmd: ['python3', '/opt/kytes-echo/echo_server.py', '--identity', container, '--port', String(s.upstream.port)],
-      });
-    }
+    for (const upstream of echoUpstreams(t)) await sandbox.run(upstream);
     // The PEM pair goes where Pulumi uploads it (/etc/kytes/pem/<name>/); here a bind mount stands in.
     const pem = t.tls.certificates.find((c) => c.source.kind === 'pem')!;
     const pemDir = path.join(dir, 'pem');
@@ -253,8 +242,7 @@ describe('files mode: the real nginx with openssl-made certificates', () => {
     for (const s of t.nginx.servers) {
       const reply = await httpsGet(target, s.serverName, '/users/sign_in');
       const seen = JSON.parse(reply.body) as { identity: string; headers: Record<string, string> };
-      const container =
-        s.kind === 'rocketchat' ? t.rocketchat!.container : t.gitlab.find((g) => g.name === s.name)!.container;
+      const container = upstreamContainerOf(t, s);
       expect([reply.status, seen.identity, seen.headers['x-forwarded-proto'], seen.headers['x-forwarded-ssl']]).toEqual(
         [200, container, 'https', 'on'],
       );

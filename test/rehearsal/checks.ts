@@ -6,6 +6,7 @@ import { GITLAB_PG_EXTENSIONS } from '../../lib/postgres-setup';
 import type { Topology } from '../../lib/topology';
 import type { Manifest } from '../../ops/manifest';
 import { get } from '../integration/fixtures/nginx/http-client';
+import { upstreamContainerOf } from '../integration/fixtures/upstream/echo';
 import { docker, execIn, waitFor } from '../integration/helpers/docker';
 import { databaseChecksum, psql, treeChecksum } from '../integration/ops/fake-stack';
 
@@ -130,8 +131,7 @@ export async function routes(
 ): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
   for (const s of t.nginx.servers) {
-    const target =
-      s.kind === 'rocketchat' ? t.rocketchat!.container : t.gitlab.find((g) => g.name === s.name)!.container;
+    const target = upstreamContainerOf(t, s);
     const reply = await w.request(s.serverName, 'GET', PROBE, undefined, { 'X-Forwarded-For': '203.0.113.7' });
     if (reply.status !== 200) throw new Error(`${s.serverName}: HTTP ${reply.status} ${reply.body.slice(0, 200)}`);
     const e = JSON.parse(reply.body) as Echo;

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import type * as Pulumi from '@pulumi/pulumi';
-import { promiseOf, ROOT, unwrap } from '../helpers/program';
+import { onRegistration, promiseOf, ROOT, unwrap } from '../helpers/program';
 import type { Deployer, Registration } from './deployer';
 
 /**
@@ -111,16 +111,11 @@ export async function runAgainst(
         stack,
         false,
       );
-      const monitor = pulumi.runtime.getMonitor() as unknown as {
-        registerResource(req: RegisterRequest, cb: unknown): unknown;
-      };
-      const register = monitor.registerResource.bind(monitor);
-      monitor.registerResource = (req, cb) => {
+      onRegistration<RegisterRequest>(pulumi, (req) => {
         const key = `${req.getType()}::${req.getName()}`;
         if (options.has(key)) throw new Error(`rehearsal: two resources named ${key}`);
         options.set(key, optionsOf(req));
-        return register(req, cb);
-      };
+      });
       pulumi.runtime.setAllConfig({ ...config }, [...secretKeys]);
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const program = require(path.join(ROOT, 'index.ts')) as Record<string, unknown>;
