@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as readline from 'readline';
 import { topologyFromStackYaml } from '../ops/cli';
-import { Topology } from '../lib/topology';
+import { declaredVolumes, Topology } from '../lib/topology';
 
 /**
  * `npm run dev:reset [-- --yes] [--stack NAME]`: deletes the data volumes `pulumi destroy` keeps, after
@@ -55,16 +55,6 @@ export function stackVolumes(t: Topology): string[] {
   return labelled.filter((name) => name.startsWith(`${t.prefix}-`)).sort();
 }
 
-/** Every volume name the current config declares (others are left by an earlier config). */
-export function declaredVolumes(t: Topology): Set<string> {
-  return new Set([
-    t.postgres.data.name,
-    ...t.gitlab.flatMap((g) => [g.volumes.config.name, g.volumes.data.name, g.volumes.logs.name, g.redis.data.name]),
-    ...(t.mongo?.members.map((m) => m.data.name) ?? []),
-    ...(t.rocketchat ? [t.rocketchat.uploads.name] : []),
-  ]);
-}
-
 /** Returns the volumes deleted; throws {@link ResetError} (nothing deleted) when it may not go on. */
 export async function reset(o: ResetOptions): Promise<string[]> {
   const file = path.join(o.dir, `Pulumi.${o.stack}.yaml`);
@@ -81,7 +71,7 @@ export async function reset(o: ResetOptions): Promise<string[]> {
     o.out(`dev-reset: no volume of the ${o.stack} stack (prefix ${t.prefix}) on ${t.docker.url}; nothing to delete`);
     return [];
   }
-  const declared = declaredVolumes(t);
+  const declared = new Set(declaredVolumes(t).map((v) => v.name));
   o.out(`dev-reset: the ${o.stack} stack (prefix ${t.prefix}) has ${volumes.length} volumes on ${t.docker.url}:`);
   for (const v of volumes)
     o.out(`  ${v}${declared.has(v) ? '' : '   (not in the current config: left by an earlier one)'}`);

@@ -1,7 +1,12 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { derivePassword } from '../lib/secrets';
+import { declaredVolumes } from '../lib/topology';
+import { topologyFromStackYaml } from '../ops/cli';
 import {
   isSecretValue,
   RecordedResource,
+  ROOT,
   runProgram,
   stackConfig,
   StackRun,
@@ -107,6 +112,16 @@ describe.each([
       expect(v.options.retainOnDelete).toBe(true);
       expect(v.inputs.labels).toContainEqual({ label: 'kytes.retain-on-delete', value: 'true' });
     }
+  });
+
+  it('creates exactly the volumes the topology declares (what dev:reset and the name-length rule read)', () => {
+    const t = topologyFromStackYaml(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), 'utf8'), stack);
+    const created = run.resources.filter((r) => r.type === 'docker:index/volume:Volume').map((r) => r.inputs.name);
+    expect(created.sort()).toEqual(
+      declaredVolumes(t)
+        .map((v) => v.name)
+        .sort(),
+    );
   });
 
   it('keeps every image locally and gives containers its id', () => {

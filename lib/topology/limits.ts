@@ -1,6 +1,7 @@
 import { HOST_NAME_MAX, KytesConfig, nested, offHostLocalDir } from '../config';
 import { PG_IDENTIFIER_MAX_BYTES } from '../sinks';
 import { Topology } from './types';
+import { declaredVolumes } from './volumes';
 
 /**
  * Rules on derived names and paths, computed from the derived topology rather than fixed maxima:
@@ -97,8 +98,7 @@ export function checkNameLengths(t: Topology, prefixKey: string): string[] {
       );
     }
   });
-  const volumes = [t.postgres.data, ...t.gitlab.flatMap((g) => [...Object.values(g.volumes), g.redis.data])];
-  for (const v of volumes) {
+  for (const v of declaredVolumes(t)) {
     if (v.name.length > 255) {
       problems.push(
         `${prefixKey}: volume name ${v.name.slice(0, 40)}… is longer than a file name (255): shorten kytes:prefix or the instance name`,

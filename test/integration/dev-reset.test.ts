@@ -43,6 +43,8 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(dir, 'Pulumi.dev.yaml'), `config:\n  kytes:prefix: ${prefix}\n`);
   await labelledVolume(`${prefix}-postgres-data`, prefix);
   await labelledVolume(`${prefix}-gitlab-main-data`, prefix);
+  // nginx's config volume is the current config's too, though no data service holds it.
+  await labelledVolume(`${prefix}-nginx-config`, prefix);
   // Left by a decommissioned instance: still the stack's, though not in the current config.
   await labelledVolume(`${prefix}-gitlab-old-data`, prefix);
   // Not the stack's: another prefix that starts the same way, and an unlabelled volume with its name.
@@ -56,7 +58,12 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const STACK_VOLUMES = () => [`${prefix}-gitlab-main-data`, `${prefix}-gitlab-old-data`, `${prefix}-postgres-data`];
+const STACK_VOLUMES = () => [
+  `${prefix}-gitlab-main-data`,
+  `${prefix}-gitlab-old-data`,
+  `${prefix}-nginx-config`,
+  `${prefix}-postgres-data`,
+];
 
 describe('npm run dev:reset', () => {
   it('refuses while a container of the stack exists, deleting nothing', async () => {
@@ -79,9 +86,10 @@ describe('npm run dev:reset', () => {
       'not a terminal, so nobody can confirm: run again with --yes to delete them; nothing was deleted',
     );
     expect(out).toEqual([
-      `dev-reset: the dev stack (prefix ${prefix}) has 3 volumes on unix:///var/run/docker.sock:`,
+      `dev-reset: the dev stack (prefix ${prefix}) has 4 volumes on unix:///var/run/docker.sock:`,
       `  ${prefix}-gitlab-main-data`,
       `  ${prefix}-gitlab-old-data   (not in the current config: left by an earlier one)`,
+      `  ${prefix}-nginx-config`,
       `  ${prefix}-postgres-data`,
     ]);
     for (const v of STACK_VOLUMES()) expect(await exists(v)).toBe(true);
@@ -96,7 +104,7 @@ describe('npm run dev:reset', () => {
     await expect(reset({ dir, stack: 'dev', yes: false, ask, out: () => undefined })).rejects.toThrow(
       'not confirmed; nothing was deleted',
     );
-    expect(questions).toEqual([`Delete these 3 volumes and all their data? Type ${prefix} to confirm: `]);
+    expect(questions).toEqual([`Delete these 4 volumes and all their data? Type ${prefix} to confirm: `]);
     for (const v of STACK_VOLUMES()) expect(await exists(v)).toBe(true);
   });
 
