@@ -1,7 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { SCHEDULE_OFF } from '../lib/config/backup';
 import { commentText, cronCommandWord, cronEnvLine, cronTimeFields, curlConfigString, shellWord } from '../lib/sinks';
-import { Topology } from '../lib/topology';
+import { opsScriptPath, skipBackupFile, Topology } from '../lib/topology';
 import { AS_ROOT, bashScript, HostCommand, hostCommand, HostCommandArgs, say } from './host';
 
 /**
@@ -57,8 +57,6 @@ export interface BackupOpsArgs {
 
 /** Set on the machine running `pulumi` to delete without the backup (local Docker host only). */
 export const SKIP_ENV = 'KYTES_SKIP_PREDESTROY_BACKUP';
-/** File in the backup dir on the Docker host; touched less than an hour ago, it skips the backup (any host). */
-export const SKIP_FILE = 'skip-predestroy-backup';
 /**
  * Written by each backup taken on delete: its id, then the GitLab instances it holds, one per line.
  * A later delete of the same `pulumi` run finds its instance there and takes no second backup.
@@ -91,7 +89,7 @@ export function renderCronFile(t: Topology, schedule: string): string {
     cronEnvLine('SHELL', '/bin/bash'),
     cronEnvLine('PATH', CRON_PATH),
     cronEnvLine('CRON_TZ', t.timezone),
-    `${cronTimeFields(schedule)} root ${cronCommandWord(`${t.ops.scriptsDir}/kytes-backup`)} --scheduled >> ${cronCommandWord(t.ops.cronLog)} 2>&1`,
+    `${cronTimeFields(schedule)} root ${cronCommandWord(opsScriptPath(t.ops, 'kytes-backup'))} --scheduled >> ${cronCommandWord(t.ops.cronLog)} 2>&1`,
     '',
   ].join('\n');
 }
@@ -242,7 +240,7 @@ interface OnDelete {
  * of the machine running Pulumi never reaches an SSH host's command).
  */
 function backupOnDeleteScript(t: Topology, d: OnDelete): string {
-  const skip = `${t.ops.backupDir}/${SKIP_FILE}`;
+  const skip = skipBackupFile(t.ops, 'predestroy');
   const skipFile = shellWord(skip);
   const mark = shellWord(`${t.ops.backupDir}/${ONDELETE_MARK}`);
   return bashScript(
@@ -303,7 +301,7 @@ export class BackupOps extends pulumi.ComponentResource {
     super('kytes:ops:BackupOps', name, {}, opts);
     const files = Object.keys(args.scripts).sort();
     const packedScripts = encodeScripts(args.scripts);
-    const run = (file: string) => shellWord(`${t.ops.scriptsDir}/${file}`);
+    const run = (file: string) => shellWord(opsScriptPath(t.ops, file));
     const cmd = (suffix: string, a: HostCommandArgs, dependsOn: pulumi.Resource[] = []) =>
       hostCommand(`${name}-${suffix}`, t.docker, a, { parent: this, dependsOn, deleteBeforeReplace: true });
     const others = [...(args.dependsOn ?? [])];
@@ -445,7 +443,7 @@ export class BackupOps extends pulumi.ComponentResource {
 
     // Depends on every container, so `pulumi destroy` deletes it (taking the backup) before them, and on
     // the decommission guards, so it runs first and they find their instances in its mark.
-    const installed = `${t.ops.scriptsDir}/kytes-backup`;
+    const installed = opsScriptPath(t.ops, 'kytes-backup');
     this.predestroyBackup = cmd(
       'predestroy-backup',
       {
@@ -454,7 +452,7 @@ export class BackupOps extends pulumi.ComponentResource {
           what: `the containers of ${t.prefix}`,
           locate: [
             `backup=${shellWord(installed)}`,
-            `if [ ! -x "$backup" ]; then ${say(`%s is missing, so no backup can be taken before deleting the containers of %s; run pulumi up to reinstall it, or skip the backup (${SKIP_ENV}=1 or %s)`, installed, t.prefix, `${t.ops.backupDir}/${SKIP_FILE}`)}; exit 1; fi`,
+            `if [ ! -x "$backup" ]; then ${say(`%s is missing, so no backup can be taken before deleting the containers of %s; run pulumi up to reinstall it, or skip the backup (${SKIP_ENV}=1 or %s)`, installed, t.prefix, skipBackupFile(t.ops, 'predestroy'))}; exit 1; fi`,
           ],
           label: 'predestroy',
           covers,

@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as readline from 'readline';
 import { parseConfig } from '../lib/config';
 import { hostBash } from '../lib/connection';
-import { deriveTopology, Topology } from '../lib/topology';
+import { deriveTopology, opsScriptPath, Topology } from '../lib/topology';
 import { checkManifest } from './manifest';
 import { shellWord } from '../lib/sinks';
 import { AS_ROOT, bashScript } from './host';
@@ -209,8 +209,8 @@ export const CONNECTED = 'kytes-cli: connected';
  * installed, becomes root (AS_ROOT: root, or `sudo -n`), then runs the script. Pure.
  */
 export function operatorScript(t: Topology, script: string, args: readonly string[]): string {
-  const target = path.posix.join(t.ops.scriptsDir, script);
-  const lib = path.posix.join(t.ops.scriptsDir, 'kytes-lib.sh');
+  const target = opsScriptPath(t.ops, script);
+  const lib = opsScriptPath(t.ops, 'kytes-lib.sh');
   return bashScript(
     `printf '%s\\n' ${shellWord(CONNECTED)} >&2`,
     `if [ ! -r ${shellWord(lib)} ] || [ ! -x ${shellWord(target)} ]; then`,

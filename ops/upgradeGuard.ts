@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { MONGO_ROOT_USER_ENV, MONGO_SECRET_ENV } from '../lib/mongo';
-import { Topology } from '../lib/topology';
+import { opsScriptPath, skipBackupFile, Topology } from '../lib/topology';
 import { gitlabStopsUpTo, MONGO_SERIES, OLDEST_KNOWN_GITLAB } from '../lib/upgrades';
 import { parseImageRef, series } from '../lib/versions';
 import { shellWord } from '../lib/sinks';
@@ -21,14 +21,14 @@ export interface UpgradeGuardArgs {
   readonly topology: Topology;
 }
 
-/** File in the backup dir on the Docker host; touched less than an hour ago, it skips the pre-upgrade backup. */
-export const SKIP_PREUPGRADE_FILE = 'skip-preupgrade-backup';
-
 /** Shared by the three guards: messages, version comparison, the one pre-upgrade backup. */
 function helpers(t: Topology): string[] {
-  const skip = `${t.ops.backupDir}/${SKIP_PREUPGRADE_FILE}`;
-  const backup = `${t.ops.scriptsDir}/kytes-backup`;
+  const skip = skipBackupFile(t.ops, 'preupgrade');
+  const backup = opsScriptPath(t.ops, 'kytes-backup');
   return [
+    // The two paths as shell words once; messages expand the variables, never the raw text.
+    `skip_file=${shellWord(skip)}`,
+    `backup_script=${shellWord(backup)}`,
     `fail() { printf 'kytes: %s\\n' "$*" >&2; exit 1; }`,
     `note() { printf 'kytes: %s\\n' "$*"; }`,
     // The leading major.minor[.patch] of a version text ("19.3.0-ee" -> 19.3.0).
@@ -55,18 +55,18 @@ function helpers(t: Topology): string[] {
     '}',
     'volume_exists() { docker volume inspect "$1" >/dev/null 2>&1; }',
     `preupgrade_backup() { # $1 = what is upgraded`,
-    `  if [ -n "$(find ${shellWord(skip)} -maxdepth 0 -mmin -60 2>/dev/null)" ]; then`,
-    `    note "${skip} is less than an hour old: upgrading $1 WITHOUT a backup"`,
+    '  if [ -n "$(find "$skip_file" -maxdepth 0 -mmin -60 2>/dev/null)" ]; then',
+    '    note "$skip_file is less than an hour old: upgrading $1 WITHOUT a backup"',
     '    return 0',
     '  fi',
-    `  [ -x ${shellWord(backup)} ] || fail "${backup} is missing, so no backup can be taken before upgrading $1; run pulumi up with the current images first (it installs the ops scripts), or skip the backup: touch ${skip}"`,
+    '  [ -x "$backup_script" ] || fail "$backup_script is missing, so no backup can be taken before upgrading $1; run pulumi up with the current images first (it installs the ops scripts), or skip the backup: touch $skip_file"',
     '  note "backup before upgrading $1"',
     '  local id',
     '  local -a uncreated=()',
     // The installed scripts predate this `up` (BackupOps installs the new ones after the guards): they know
     // only instances that exist. An older install without --skip-uncreated runs without it.
-    `  if grep -q -- --skip-uncreated <<<"$(${shellWord(backup)} --help 2>/dev/null || true)"; then uncreated=(--skip-uncreated); fi`,
-    `  id=$(KYTES_LOCK_WAIT=${LOCK_WAIT_SECONDS} ${shellWord(backup)} --label preupgrade "\${uncreated[@]}" | tail -n 1)`,
+    '  if grep -q -- --skip-uncreated <<<"$("$backup_script" --help 2>/dev/null || true)"; then uncreated=(--skip-uncreated); fi',
+    `  id=$(KYTES_LOCK_WAIT=${LOCK_WAIT_SECONDS} "$backup_script" --label preupgrade "\${uncreated[@]}" | tail -n 1)`,
     '  note "pre-upgrade backup $id taken and verified; it restores onto the versions running now"',
     '}',
   ];

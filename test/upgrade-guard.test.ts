@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import { gitlabUpgradeDecision, gitlabStopsUpTo, UpgradeDecision } from '../lib/upgrades';
 import { parseVersion, Version } from '../lib/versions';
 import { Topology } from '../lib/topology';
-import { gitlabGuardScript, mongoGuardScript, postgresGuardScript, SKIP_PREUPGRADE_FILE } from '../ops/upgradeGuard';
+import { SKIP_BACKUP_FILES } from '../lib/topology';
+import { gitlabGuardScript, mongoGuardScript, postgresGuardScript } from '../ops/upgradeGuard';
 import { stackValues, topologyOf } from './integration/fixtures/nginx/stacks';
 
 /**
@@ -236,10 +237,10 @@ describe('GitLab upgrade guard', () => {
 
   it('skips only the backup, never the stop check, when the skip file is fresh', () => {
     const h = host().imageHolds('19.3.0').volume(MAIN, installed('19.2.4'));
-    fs.writeFileSync(path.join(h.backups, SKIP_PREUPGRADE_FILE), '');
+    fs.writeFileSync(path.join(h.backups, SKIP_BACKUP_FILES.preupgrade), '');
     expect([guard(h).status, guard(h).backups]).toEqual([0, []]);
     const blocked = host().imageHolds('19.3.0').volume(MAIN, installed('18.2.0'));
-    fs.writeFileSync(path.join(blocked.backups, SKIP_PREUPGRADE_FILE), '');
+    fs.writeFileSync(path.join(blocked.backups, SKIP_BACKUP_FILES.preupgrade), '');
     expect(guard(blocked).status).toBe(1);
   });
 
