@@ -19,11 +19,6 @@ export interface GitlabInstanceArgs {
   readonly instance: GitlabInstanceTopology;
   /** Network the container joins under its alias. */
   readonly network: pulumi.Input<string>;
-  /**
-   * `constrained` applies GitLab's memory-constrained settings (monitoring off, jemalloc decay). Default
-   * `standard`. Memory limit, `/dev/shm`, Puma and Sidekiq come from `instance`.
-   */
-  readonly memoryProfile?: 'constrained' | 'standard';
   /** Password of this instance's PostgreSQL role. */
   readonly databasePassword: pulumi.Input<string>;
   /** `requirepass` of this instance's own Redis. */
@@ -47,7 +42,6 @@ export class GitlabInstance extends pulumi.ComponentResource {
     super('kytes:app:GitlabInstance', name, {}, opts);
     const t = args.topology;
     const g = args.instance;
-    const profile = args.memoryProfile ?? 'standard';
     const startTimeout = (args.startTimeoutMinutes ?? 30) * 60;
     const image = pinnedImage(`${name}-image`, g.image, this);
     this.volumes = {
@@ -57,7 +51,7 @@ export class GitlabInstance extends pulumi.ComponentResource {
     };
 
     const environment = containerEnv(
-      { GITLAB_OMNIBUS_CONFIG: renderGitlabConfig(t, g, profile), TZ: t.timezone },
+      { GITLAB_OMNIBUS_CONFIG: renderGitlabConfig(t, g), TZ: t.timezone },
       {
         [GITLAB_SECRET_ENV.dbPassword]: args.databasePassword,
         [GITLAB_SECRET_ENV.redisPassword]: args.redisPassword,

@@ -14,9 +14,6 @@ import {
   seconds,
 } from './common';
 
-/** Container memory limits in MB, per profile. */
-export const ROCKETCHAT_MEMORY_MB = { constrained: 1536, standard: 4096 } as const;
-
 export interface RocketChatArgs {
   readonly topology: Topology;
   /** `topology.rocketchat`: name, port, ROOT_URL, uploads volume. */
@@ -36,8 +33,6 @@ export interface RocketChatArgs {
   };
   /** SMTP password, when `topology.mail` authenticates. */
   readonly smtpPassword?: pulumi.Input<string>;
-  /** `constrained` lowers the memory limit. Default `standard`. */
-  readonly memoryProfile?: 'constrained' | 'standard';
   /** The replica-set initiation step: Rocket.Chat needs a writable primary, not just a running mongod. */
   readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
@@ -51,7 +46,6 @@ export class RocketChat extends pulumi.ComponentResource {
     super('kytes:app:RocketChat', name, {}, opts);
     const t = args.topology;
     const rc = args.rocketchat;
-    const profile = args.memoryProfile ?? 'standard';
     const image = pinnedImage(`${name}-image`, rc.image, this);
     this.uploads = retainedVolume(`${name}-uploads`, rc.uploads, t.prefix, this);
     const mongoUrl = pulumi.secret(pulumi.output(args.mongoPassword).apply((p) => rocketchatMongoUrl(args.mongo, p)));
@@ -102,7 +96,7 @@ export class RocketChat extends pulumi.ComponentResource {
         wait: true,
         waitTimeout: 600,
         restart: 'unless-stopped',
-        memory: ROCKETCHAT_MEMORY_MB[profile],
+        memory: rc.memoryMB,
         stopTimeout: 30,
         // Stopped (SIGTERM, then stopTimeout) before removal on destroy or replace, never killed outright.
         destroyGraceSeconds: 60,

@@ -26,11 +26,7 @@ export function railsNginxKey(g: Pick<GitlabInstanceTopology, 'version'>): strin
 }
 
 /** The GITLAB_OMNIBUS_CONFIG of one instance. Contains no secret: it names the variables that hold them. */
-export function renderGitlabConfig(
-  t: Topology,
-  g: GitlabInstanceTopology,
-  memoryProfile: 'constrained' | 'standard',
-): string {
+export function renderGitlabConfig(t: Topology, g: GitlabInstanceTopology): string {
   return renderTemplate('gitlab.rb.hbs', {
     externalUrl: g.externalUrl,
     nginx: railsNginxKey(g),
@@ -51,7 +47,7 @@ export function renderGitlabConfig(
     pumaWorkers: g.tuning.pumaWorkers,
     pumaThreads: g.tuning.pumaThreads,
     sidekiqConcurrency: g.tuning.sidekiqConcurrency,
-    constrained: memoryProfile === 'constrained',
+    constrained: g.memoryProfile === 'constrained',
     smtp: gitlabSmtpView(t.mail, g.hostname, GITLAB_SECRET_ENV.smtpPassword),
   });
 }

@@ -393,13 +393,30 @@ describe('UpgradeGuard', () => {
   });
 });
 
-describe('GitlabInstance, standard profile (Pulumi.prod.yaml)', () => {
-  it('512 MB of /dev/shm and 8 GB of memory', async () => {
-    const prod = await runProgram('prod', stackConfig('prod'));
-    const c = unwrap(prod.resources.find((r) => r.name === 'kytes-prod-gitlab-main-container')!.inputs) as Record<
-      string,
-      unknown
-    >;
-    expect([c.shmSize, c.memory]).toEqual([512, 8192]);
+describe('the memory profile, from the topology alone', () => {
+  const MEMORY_CONSTRAINED = "prometheus_monitoring['enable'] = false";
+  const containers = async (stack: string) => {
+    const run = await runProgram(stack, stackConfig(stack));
+    const c = (name: string) =>
+      unwrap(run.resources.find((r) => r.name === `kytes-${stack}-${name}-container`)!.inputs) as Record<
+        string,
+        unknown
+      >;
+    const omnibus = (c('gitlab-main').envs as string[]).find((e) => e.startsWith('GITLAB_OMNIBUS_CONFIG='))!;
+    return {
+      gitlab: c('gitlab-main'),
+      rocketchat: c('rocketchat'),
+      constrainedRb: omnibus.includes(MEMORY_CONSTRAINED),
+    };
+  };
+
+  it('standard (Pulumi.prod.yaml): 512 MB of /dev/shm, 8 GB for GitLab without the constrained settings, 4 GB for Rocket.Chat', async () => {
+    const { gitlab, rocketchat, constrainedRb } = await containers('prod');
+    expect([gitlab.shmSize, gitlab.memory, constrainedRb, rocketchat.memory]).toEqual([512, 8192, false, 4096]);
+  }, 60000);
+
+  it('constrained (Pulumi.dev.yaml): 256 MB of /dev/shm, 4 GB for GitLab with the constrained settings, 1.5 GB for Rocket.Chat', async () => {
+    const { gitlab, rocketchat, constrainedRb } = await containers('dev');
+    expect([gitlab.shmSize, gitlab.memory, constrainedRb, rocketchat.memory]).toEqual([256, 4096, true, 1536]);
   }, 60000);
 });

@@ -15,7 +15,7 @@ describe('GITLAB_OMNIBUS_CONFIG', () => {
   it('prod instance girofle: external DB and Redis, proxy, SSH and no secret', () => {
     const { t } = topologyOf('prod');
     const g = t.gitlab.find((x) => x.name === 'girofle')!;
-    expect(settings(renderGitlabConfig(t, g, 'standard'))).toEqual([
+    expect(settings(renderGitlabConfig(t, g))).toEqual([
       "external_url 'https://girofle.kytes.io'",
       "letsencrypt['enable'] = false",
       "gitlab_rails['nginx']['listen_port'] = 80",
@@ -52,7 +52,7 @@ describe('GITLAB_OMNIBUS_CONFIG', () => {
   it('never sets trusted_proxies: omnibus takes them from the real-IP trusted addresses', () => {
     const { t } = topologyOf('prod');
     for (const g of t.gitlab) {
-      expect(settings(renderGitlabConfig(t, g, 'standard')).filter((l) => l.includes('trusted_proxies'))).toEqual([]);
+      expect(settings(renderGitlabConfig(t, g)).filter((l) => l.includes('trusted_proxies'))).toEqual([]);
     }
   });
 
@@ -64,7 +64,7 @@ describe('GITLAB_OMNIBUS_CONFIG', () => {
     const { t } = topologyOf('prod', {
       'kytes:images': { gitlab: image, postgres: image.includes(':18.') ? 'postgres:16.9' : 'postgres:17.11' },
     });
-    const lines = settings(renderGitlabConfig(t, t.gitlab[0], 'standard'));
+    const lines = settings(renderGitlabConfig(t, t.gitlab[0]));
     const nginx = lines.filter((l) => /\['(listen_port|listen_https|real_ip_[a-z_]+)'\]/.test(l));
     expect(nginx.map((l) => l.slice(0, l.indexOf('['))).join(',')).toBe(
       Array(5)
@@ -78,12 +78,12 @@ describe('GITLAB_OMNIBUS_CONFIG', () => {
     const { t } = topologyOf('prod', {
       'kytes:images': { gitlab: `gitlab/gitlab-ce@sha256:${'ab'.repeat(32)}`, versions: { gitlab: '19.1.6' } },
     });
-    expect(renderGitlabConfig(t, t.gitlab[0], 'standard')).toContain("\nnginx['listen_port'] = 80\n");
+    expect(renderGitlabConfig(t, t.gitlab[0])).toContain("\nnginx['listen_port'] = 80\n");
   });
 
   it('constrained profile: Puma single mode, 10 Sidekiq threads, the memory-constrained settings', () => {
     const { t } = topologyOf('dev');
-    const lines = settings(renderGitlabConfig(t, t.gitlab[0], 'constrained'));
+    const lines = settings(renderGitlabConfig(t, t.gitlab[0]));
     expect(lines.filter((l) => /^(puma|sidekiq)\[/.test(l))).toEqual([
       "puma['worker_processes'] = 0",
       "puma['min_threads'] = 4",
@@ -99,7 +99,7 @@ describe('GITLAB_OMNIBUS_CONFIG', () => {
 
   it('https behind a TLS proxy: https URLs without the internal port', () => {
     const { t } = topologyOf('prod', { 'kytes:proxy': { httpPort: 8080, publicScheme: 'https' } });
-    expect(settings(renderGitlabConfig(t, t.gitlab[0], 'standard'))[0]).toBe("external_url 'https://gitlab.kytes.io'");
+    expect(settings(renderGitlabConfig(t, t.gitlab[0]))[0]).toBe("external_url 'https://gitlab.kytes.io'");
   });
 });
 

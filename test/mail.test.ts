@@ -48,7 +48,7 @@ const mailLines = (rb: string) => {
 function gitlabRb(smtp: unknown): string[] {
   const config = parse(smtp);
   const t = deriveTopology(config, 'dev');
-  return mailLines(renderGitlabConfig(t, t.gitlab[0], 'standard'));
+  return mailLines(renderGitlabConfig(t, t.gitlab[0]));
 }
 
 describe('kytes:smtp in gitlab.rb', () => {
@@ -56,9 +56,7 @@ describe('kytes:smtp in gitlab.rb', () => {
     const config = parse(undefined, false);
     const t = deriveTopology(config, 'dev');
     expect(t.mail).toBeUndefined();
-    expect(mailLines(renderGitlabConfig(t, t.gitlab[0], 'standard'))).toEqual([
-      "gitlab_rails['gitlab_email_enabled'] = false",
-    ]);
+    expect(mailLines(renderGitlabConfig(t, t.gitlab[0]))).toEqual(["gitlab_rails['gitlab_email_enabled'] = false"]);
   });
 
   it('starttls (default) with authentication: every key, password from the environment', () => {

@@ -75,6 +75,7 @@ export function deriveGitlab(config: KytesConfig, s: StackBasics, version: Versi
         logs: volume(s.prefix, `gitlab-${inst.name}-logs`, '/var/log/gitlab'),
       },
       version,
+      memoryProfile: profile,
       memoryMB: GITLAB_MEMORY_MB[profile],
       shmMB: GITLAB_SHM_MB[profile],
       tuning,

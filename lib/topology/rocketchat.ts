@@ -5,6 +5,9 @@ import { MongoTopology, PORTS, RocketchatTopology } from './types';
 /** Timeout of Rocket.Chat's container healthcheck, which probes `/livez`. */
 export const ROCKETCHAT_PROBE_TIMEOUT_SECONDS = 10;
 
+/** Container memory limits in MB, per `kytes:memoryProfile`. */
+export const ROCKETCHAT_MEMORY_MB = { constrained: 1536, standard: 4096 } as const;
+
 /** Rocket.Chat and its replica set, or neither when `kytes:rocketchat.enabled` is false. */
 export function deriveRocketchat(
   config: KytesConfig,
@@ -21,6 +24,7 @@ export function deriveRocketchat(
     rootUrl: externalUrl(s.scheme, hostname, s.publicPort),
     upstream: { host: 'rocketchat', port: PORTS.rocketchat },
     uploads: volume(s.prefix, 'rocketchat-uploads', '/app/uploads'),
+    memoryMB: ROCKETCHAT_MEMORY_MB[config.memoryProfile],
     // /livez answers 503 above these (defaults 0.85 and 70 ms: normal on a busy server). A heap ratio of 1
     // can never be exceeded, and a lag equal to the healthcheck timeout fails only what the timeout would:
     // healthy then means alive and answering, with MongoDB reachable (the probe's third check).

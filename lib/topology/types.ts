@@ -100,7 +100,9 @@ export interface GitlabInstanceTopology {
   readonly volumes: { readonly config: Volume; readonly data: Volume; readonly logs: Volume };
   /** GitLab version of the image (from its tag, or `kytes:images.versions.gitlab`). */
   readonly version: Version;
-  /** Container memory limit in MB. */
+  /** `kytes:memoryProfile`: `constrained` also turns on GitLab's memory-constrained settings in gitlab.rb. */
+  readonly memoryProfile: 'constrained' | 'standard';
+  /** Container memory limit in MB, from the profile. */
   readonly memoryMB: number;
   /** `/dev/shm` size in MB. */
   readonly shmMB: number;
@@ -137,6 +139,8 @@ export interface RocketchatTopology {
   readonly rootUrl: string;
   readonly upstream: Upstream;
   readonly uploads: Volume;
+  /** Container memory limit in MB, from `kytes:memoryProfile`. */
+  readonly memoryMB: number;
   /**
    * Thresholds of its `/livez` probe (apps/meteor/server/routes/health.ts): heap used/total ratio
    * (`HEAP_USAGE_PERCENT`, a ratio despite its name) and event-loop p99 lag in ms (`EVENT_LOOP_LAG_MS`).

@@ -57,7 +57,7 @@ function render(
     stack,
   );
   return t.gitlab.map((g) => ({
-    rb: renderGitlabConfig(t, g, stack === 'dev' ? 'constrained' : 'standard'),
+    rb: renderGitlabConfig(t, g),
     externalUrl: g.externalUrl,
   }));
 }

@@ -70,6 +70,7 @@ beforeAll(async () => {
       {
         'kytes:prefix': prefix,
         'kytes:masterSecret': 'x'.repeat(40),
+        'kytes:memoryProfile': 'constrained',
         'kytes:mongo': JSON.stringify({ members: 3 }),
         'kytes:network': JSON.stringify({ subnet: `10.${230 + (randomBytes(1)[0] % 20)}.${randomBytes(1)[0]}.0/24` }),
       },
@@ -93,7 +94,7 @@ describe('GitLab stand-in', () => {
       image: images.gitlab,
       network: t.network.name,
       aliases: [`${g().alias}-${suffix}`],
-      env: { GITLAB_OMNIBUS_CONFIG: renderGitlabConfig(t, g(), 'constrained'), ...env },
+      env: { GITLAB_OMNIBUS_CONFIG: renderGitlabConfig(t, g()), ...env },
     });
   const good = () => ({
     [GITLAB_SECRET_ENV.dbPassword]: passwords.gitlab,
