@@ -4,7 +4,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { renderTlsCronFile, renderTlsScript } from '../lib/tls-script';
 import { Topology } from '../lib/topology';
 import { shellWord } from '../lib/sinks';
-import { AS_ROOT, bashScript, HostCommand, hostCommand, HostCommandArgs } from '../ops/host';
+import { AS_ROOT, bashScript, HostCommand, hostCommand, HostCommandArgs, installCronFileScript } from '../ops/host';
 import { retainedVolume } from './common';
 
 export interface TlsCertificatesArgs {
@@ -82,20 +82,11 @@ export class TlsCertificates extends pulumi.ComponentResource {
         },
         [this.script, ...volumes],
       );
-      const cronFile = shellWord(host.cronFile);
-      const tmp = shellWord(host.cronFile.replace(/\/([^/]+)$/, '/.$1.tmp'));
       this.renewal = this.cmd(
         'renewal',
         {
-          create: bashScript(
-            AS_ROOT,
-            'if [ ! -d /etc/cron.d ]; then echo "kytes: no /etc/cron.d on this host; install cron" >&2; exit 1; fi',
-            // The temporary name has dots, so cron ignores it until the rename.
-            `cat > ${tmp}`,
-            `chmod 0644 ${tmp}`,
-            `mv -f ${tmp} ${cronFile}`,
-          ),
-          delete: bashScript(AS_ROOT, `rm -f -- ${cronFile}`),
+          create: installCronFileScript(host.cronFile, 'certificate renewals'),
+          delete: bashScript(AS_ROOT, `rm -f -- ${shellWord(host.cronFile)}`),
           stdin: renderTlsCronFile(t),
           logging: 'stdoutAndStderr',
         },

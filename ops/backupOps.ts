@@ -2,7 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { SCHEDULE_OFF } from '../lib/config/backup';
 import { commentText, cronCommandWord, cronEnvLine, cronTimeFields, curlConfigString, shellWord } from '../lib/sinks';
 import { opsScriptPath, skipBackupFile, Topology } from '../lib/topology';
-import { AS_ROOT, bashScript, HostCommand, hostCommand, HostCommandArgs, say } from './host';
+import { AS_ROOT, bashScript, HostCommand, hostCommand, HostCommandArgs, installCronFileScript, say } from './host';
 
 /**
  * Backups as resources: the ops scripts and their cron schedule on the Docker host, an on-demand backup
@@ -205,21 +205,6 @@ function scheduleOffScript(t: Topology): string {
   );
 }
 
-function installCronScript(t: Topology): string {
-  const slash = t.ops.cronFile.lastIndexOf('/');
-  const cronDir = t.ops.cronFile.slice(0, slash);
-  const tmp = shellWord(`${cronDir}/.${t.ops.cronFile.slice(slash + 1)}.tmp`);
-  return bashScript(
-    AS_ROOT,
-    `if [ ! -d ${shellWord(cronDir)} ]; then ${say('no %s on this host; install cron', cronDir)}; exit 1; fi`,
-    'command -v cron >/dev/null || command -v crond >/dev/null || echo "kytes: warning: no cron daemon found; scheduled backups will not run until one is installed" >&2',
-    // The temporary name has dots, so cron ignores it until the rename.
-    `cat > ${tmp}`,
-    `chmod 0644 ${tmp}`,
-    `mv -f ${tmp} ${shellWord(t.ops.cronFile)}`,
-  );
-}
-
 interface OnDelete {
   /** What is being deleted, for messages. */
   readonly what: string;
@@ -332,7 +317,7 @@ export class BackupOps extends pulumi.ComponentResource {
       this.backupSchedule = cmd(
         'backup-schedule',
         {
-          create: installCronScript(t),
+          create: installCronFileScript(t.ops.cronFile, 'scheduled backups'),
           delete: bashScript(AS_ROOT, `rm -f -- ${shellWord(t.ops.cronFile)}`),
           stdin: renderCronFile(t, schedule),
           logging: 'stdoutAndStderr',

@@ -103,3 +103,22 @@ export function hostCommand(
     opts,
   );
 }
+
+/**
+ * Installs stdin as the cron file `cronFile` (mode 0644, as root), atomically: written under a dotted name
+ * cron ignores, then renamed. Fails when the host has no cron directory; warns when no cron daemon is
+ * installed, since `what` (e.g. "scheduled backups") would then never run.
+ */
+export function installCronFileScript(cronFile: string, what: string): string {
+  const slash = cronFile.lastIndexOf('/');
+  const cronDir = cronFile.slice(0, slash);
+  const tmp = shellWord(`${cronDir}/.${cronFile.slice(slash + 1)}.tmp`);
+  return bashScript(
+    AS_ROOT,
+    `if [ ! -d ${shellWord(cronDir)} ]; then ${say('no %s on this host; install cron', cronDir)}; exit 1; fi`,
+    `command -v cron >/dev/null || command -v crond >/dev/null || ${say('warning: no cron daemon found; %s will not run until one is installed', what)}`,
+    `cat > ${tmp}`,
+    `chmod 0644 ${tmp}`,
+    `mv -f ${tmp} ${shellWord(cronFile)}`,
+  );
+}

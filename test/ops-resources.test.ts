@@ -172,7 +172,7 @@ const EXPECTED: Record<string, { create: string; delete?: string }> = {
     create: script(
       AS_ROOT,
       `if [ ! -d '/etc/cron.d' ]; then printf 'kytes: no %s on this host; install cron\\n' '/etc/cron.d' >&2; exit 1; fi`,
-      'command -v cron >/dev/null || command -v crond >/dev/null || echo "kytes: warning: no cron daemon found; scheduled backups will not run until one is installed" >&2',
+      `command -v cron >/dev/null || command -v crond >/dev/null || printf 'kytes: warning: no cron daemon found; %s will not run until one is installed\\n' 'scheduled backups' >&2`,
       "cat > '/etc/cron.d/.kytes-kytes-dev.tmp'",
       "chmod 0644 '/etc/cron.d/.kytes-kytes-dev.tmp'",
       "mv -f '/etc/cron.d/.kytes-kytes-dev.tmp' '/etc/cron.d/kytes-kytes-dev'",
