@@ -2,6 +2,7 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { LogLimits, Volume } from '../lib/topology';
 import { LABELS, Service } from '../lib/labels';
+import { envEntry } from '../lib/sinks';
 
 /** The label the policy pack reads: `retainOnDelete` itself is invisible to policies. */
 export const RETAIN_LABEL = LABELS.retainOnDelete;
@@ -100,6 +101,6 @@ export function env(vars: Record<string, pulumi.Input<string>>): pulumi.Output<s
   return pulumi.all(
     Object.keys(vars)
       .sort()
-      .map((k) => pulumi.output(vars[k]).apply((v) => `${k}=${v}`)),
+      .map((k) => pulumi.output(vars[k]).apply((v) => envEntry(k, v))),
   );
 }

@@ -155,9 +155,22 @@ export function argvOperand(value: string, what: string): string {
 
 // --- container environment ----------------------------------------------------------------------
 
-/** A value of a container's environment: anything but NUL, which the kernel's envp cannot carry. */
-export function envValue(value: string): string {
-  return check('environment', 'value', value, /^[^\u0000]*$/, 'any text without a NUL byte');
+/**
+ * The `NAME=value` entry of a container's environment: the value may be anything but NUL, which the
+ * kernel's envp cannot carry (Docker would cut it there). Many values are secrets: the error names the
+ * variable, never the value.
+ */
+export function envEntry(name: string, value: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    throw new SinkError('environment', 'variable name', name, 'a shell-style name');
+  if (typeof value !== 'string' || value.includes('\0')) {
+    const error = new Error(
+      `environment: the value of ${name} (not shown: it may be a secret) cannot be written there; allowed: any text without a NUL byte`,
+    );
+    error.name = 'SinkError';
+    throw error;
+  }
+  return `${name}=${value}`;
 }
 
 // --- curl config files (curl --config) ------------------------------------------------------------

@@ -8,6 +8,7 @@ import {
   cronCommandWord,
   cronEnvLine,
   curlConfigString,
+  envEntry,
   jsLiteral,
   nginxWord,
   psqlName,
@@ -130,6 +131,22 @@ describe('curlConfigString (curl --config files)', () => {
       );
     },
   );
+});
+
+describe('envEntry (container environment)', () => {
+  it('keeps any value but NUL as it is, quotes and line breaks included', () => {
+    expect(envEntry('GITLAB_OMNIBUS_CONFIG', "a = 'b'\n$(id) \\ `x`")).toBe(
+      "GITLAB_OMNIBUS_CONFIG=a = 'b'\n$(id) \\ `x`",
+    );
+  });
+  it('refuses a NUL byte, naming the variable but not the value (it may be a secret)', () => {
+    expect(() => envEntry('KYTES_DB_PASSWORD', 'hunter2\u0000x')).toThrow(
+      'environment: the value of KYTES_DB_PASSWORD (not shown: it may be a secret) cannot be written there; allowed: any text without a NUL byte',
+    );
+  });
+  it.each(['', '1X', 'A=B', 'A B', 'A\nB'])('refuses the variable name %j', (name) => {
+    expect(() => envEntry(name, 'v')).toThrow(SinkError);
+  });
 });
 
 describe('nginxWord, psqlName, argvOperand (validated sinks)', () => {
