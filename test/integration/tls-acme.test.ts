@@ -270,7 +270,7 @@ describe('ACME with certbot and pebble through the real nginx', () => {
         const out = await execIn(t.nginx.container, ['ps', '-eo', 'args']);
         return /worker process is shutting down/.test(out) ? out : undefined;
       },
-      { timeoutMs: 10_000, what: 'an old nginx worker shutting down gracefully' },
+      { timeoutMs: 30_000, what: 'an old nginx worker shutting down gracefully' },
     );
     const lines = await stream.done;
 

@@ -349,7 +349,7 @@ describe('files mode: the real nginx with openssl-made certificates', () => {
         const s = (await httpsGet(target, `gitlab.${domain}`, '/')).peer.serial;
         return s !== before ? s : undefined;
       },
-      { timeoutMs: 10_000, what: 'the new certificate served' },
+      { timeoutMs: 30_000, what: 'the new certificate served' },
     );
     expect(after).not.toBe(before);
     expect((await docker(['inspect', '-f', '{{.State.StartedAt}}', t.nginx.container])).trim()).toBe(startedAt);
