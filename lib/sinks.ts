@@ -10,8 +10,10 @@
  */
 
 export class SinkError extends Error {
-  constructor(sink: string, what: string, value: string, allowed: string) {
-    super(`${sink}: ${what} ${JSON.stringify(value)} cannot be written there; allowed: ${allowed}`);
+  /** `value` null: it may be a secret, and the message names it (`what`) without showing it. */
+  constructor(sink: string, what: string, value: string | null, allowed: string) {
+    const shown = value === null ? '(not shown: it may be a secret)' : JSON.stringify(value);
+    super(`${sink}: ${what} ${shown} cannot be written there; allowed: ${allowed}`);
     this.name = 'SinkError';
   }
 }
@@ -163,13 +165,8 @@ export function argvOperand(value: string, what: string): string {
 export function envEntry(name: string, value: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
     throw new SinkError('environment', 'variable name', name, 'a shell-style name');
-  if (typeof value !== 'string' || value.includes('\0')) {
-    const error = new Error(
-      `environment: the value of ${name} (not shown: it may be a secret) cannot be written there; allowed: any text without a NUL byte`,
-    );
-    error.name = 'SinkError';
-    throw error;
-  }
+  if (typeof value !== 'string' || value.includes('\0'))
+    throw new SinkError('environment', `the value of ${name}`, null, 'any text without a NUL byte');
   return `${name}=${value}`;
 }
 
@@ -181,12 +178,7 @@ export function envEntry(name: string, value: string): string {
  * refused. The value is usually a secret (a webhook URL holds its token): the error never shows it.
  */
 export function curlConfigString(value: string): string {
-  if (typeof value !== 'string' || CONTROL_CHARS.test(value)) {
-    const error = new Error(
-      'curl config: a value (not shown: it may be a secret) cannot be written there; allowed: one line without control characters',
-    );
-    error.name = 'SinkError';
-    throw error;
-  }
+  if (typeof value !== 'string' || CONTROL_CHARS.test(value))
+    throw new SinkError('curl config', 'a value', null, 'one line without control characters');
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }

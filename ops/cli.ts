@@ -3,9 +3,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as readline from 'readline';
 import { parseConfig } from '../lib/config';
+import { DNS_LABEL } from '../lib/config/names';
 import { hostBash } from '../lib/connection';
 import { deriveTopology, opsScriptPath, Topology } from '../lib/topology';
-import { checkManifest } from './manifest';
+import { BACKUP_ID, checkManifest } from './manifest';
 import { shellWord } from '../lib/sinks';
 import { AS_ROOT, bashScript } from './host';
 
@@ -59,8 +60,9 @@ export interface CliRequest {
 
 export class UsageError extends Error {}
 
-const BACKUP_ID = /^[0-9]{8}T[0-9]{6}Z(-[a-z0-9]+)?$/;
-const ONLY = /^(rocketchat|gitlab:[a-z]([a-z0-9-]{0,61}[a-z0-9])?)$/;
+/** What `--only` names: Rocket.Chat, or a GitLab instance by its name (a DNS label, as in the config). */
+const isRestorePart = (part: string) =>
+  part === 'rocketchat' || (part.startsWith('gitlab:') && DNS_LABEL.test(part.slice('gitlab:'.length)));
 
 function backupId(a: string): string {
   if (!BACKUP_ID.test(a)) throw new UsageError(`'${a}' is not a backup id (YYYYMMDDTHHMMSSZ[-label])`);
@@ -96,7 +98,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
       scriptArgs.push(a);
     } else if (a === '--only' && cmd === 'restore') {
       const part = rest[++i];
-      if (!part || !ONLY.test(part)) throw new UsageError('--only needs gitlab:NAME or rocketchat');
+      if (!part || !isRestorePart(part)) throw new UsageError('--only needs gitlab:NAME or rocketchat');
       scriptArgs.push('--only', part);
     } else if (a === '--dry-run' && cmd === 'prune') {
       scriptArgs.push(a);

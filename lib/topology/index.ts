@@ -33,7 +33,7 @@ export * from './types';
 export { defaultSubnet, externalUrl } from './common';
 export { connectionBudget, instanceConnections } from './data';
 export { GITLAB_MEMORY_MB, GITLAB_SHM_MB, gitlabTuning, pumaWorkersFor } from './gitlab';
-export { ROCKETCHAT_MEMORY_MB, ROCKETCHAT_PROBE_TIMEOUT_SECONDS } from './rocketchat';
+export { ROCKETCHAT_PROBE_TIMEOUT_SECONDS } from './rocketchat';
 export { ACME_WEBROOT, PEM_DIR, TLS_DIR } from './tls';
 export { declaredVolumes } from './volumes';
 export { opsScriptPath, SKIP_BACKUP_FILES, skipBackupFile } from './ops';
