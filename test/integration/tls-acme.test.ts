@@ -12,7 +12,16 @@ import { freePort } from './fixtures/nginx/http-client';
 import { stackValues, topologyOf } from './fixtures/nginx/stacks';
 import { echoUpstreams } from './fixtures/upstream/echo';
 import { httpsGet, openStream, Target } from './fixtures/tls/https-client';
-import { docker, execIn, IMAGES, requireImages, Sandbox, uniqueName, waitFor } from './helpers/docker';
+import {
+  containerStartedAt,
+  docker,
+  execIn,
+  IMAGES,
+  requireImages,
+  Sandbox,
+  uniqueName,
+  waitFor,
+} from './helpers/docker';
 
 /**
  * ACME for real: certbot (the test image's, in place of certbot/certbot) asks pebble, Let's Encrypt's
@@ -255,7 +264,7 @@ describe('ACME with certbot and pebble through the real nginx', () => {
 
   it('a forced renewal reloads nginx, and a long-lived connection survives the reload', async () => {
     const before = await serials();
-    const startedAt = (await docker(['inspect', '-f', '{{.State.StartedAt}}', t.nginx.container])).trim();
+    const startedAt = await containerStartedAt(t.nginx.container);
     const stream = openStream({ ...target, ca: pebbleRoot }, hosts()[0], '/stream?lines=500&interval_ms=100');
     const streamPeer = await stream.peer;
     await waitFor(async () => stream.lines().length >= 5, { timeoutMs: 15_000, what: 'the stream to start' });
@@ -281,7 +290,7 @@ describe('ACME with certbot and pebble through the real nginx', () => {
     expect(streamPeer.serial).toBe(before[hosts()[0]]);
     const after = await serials();
     for (const h of hosts()) expect(after[h]).not.toBe(before[h]);
-    expect((await docker(['inspect', '-f', '{{.State.StartedAt}}', t.nginx.container])).trim()).toBe(startedAt);
+    expect(await containerStartedAt(t.nginx.container)).toBe(startedAt);
   }, 400_000);
 
   it('destroy + up keeps the certificates: no new issuance, the same certificates served', async () => {

@@ -15,7 +15,16 @@ import { StackValues, stackValues, topologyOf } from './fixtures/nginx/stacks';
 import { echoUpstreams, upstreamContainerOf } from './fixtures/upstream/echo';
 import { httpsGet, Target } from './fixtures/tls/https-client';
 import { tlsStackValuesArb } from './fixtures/tls/stacks';
-import { docker, execIn, IMAGES, requireImages, Sandbox, uniqueName, waitFor } from './helpers/docker';
+import {
+  containerStartedAt,
+  docker,
+  execIn,
+  IMAGES,
+  requireImages,
+  Sandbox,
+  uniqueName,
+  waitFor,
+} from './helpers/docker';
 
 /**
  * `files` mode with openssl-made certificates: the rendered configs pass `nginx -t`, the real nginx serves
@@ -336,7 +345,7 @@ describe('files mode: the real nginx with openssl-made certificates', () => {
   );
 
   it('renew copies a replaced host file and reloads nginx without a restart', async () => {
-    const startedAt = (await docker(['inspect', '-f', '{{.State.StartedAt}}', t.nginx.container])).trim();
+    const startedAt = await containerStartedAt(t.nginx.container);
     const before = (await httpsGet(target, `gitlab.${domain}`, '/')).peer.serial;
     const fresh = ca.leaf({ names: [`*.${domain}`] });
     fs.copyFileSync(fresh.chainFile, wildcard.chainFile);
@@ -352,7 +361,7 @@ describe('files mode: the real nginx with openssl-made certificates', () => {
       { timeoutMs: 30_000, what: 'the new certificate served' },
     );
     expect(after).not.toBe(before);
-    expect((await docker(['inspect', '-f', '{{.State.StartedAt}}', t.nginx.container])).trim()).toBe(startedAt);
+    expect(await containerStartedAt(t.nginx.container)).toBe(startedAt);
     expect((await run(scriptFor(t), 'renew')).out).toContain('no certificate changed');
   }, 60_000);
 

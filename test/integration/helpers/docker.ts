@@ -105,6 +105,23 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false>, opts:
   }
 }
 
+/** When the container last started: unchanged means it was neither restarted nor replaced. */
+export async function containerStartedAt(container: string): Promise<string> {
+  return (await docker(['inspect', '-f', '{{.State.StartedAt}}', container])).trim();
+}
+
+/** Its health (healthy, unhealthy, starting) when it has a healthcheck, else its status (running, exited…). */
+export async function containerHealth(container: string): Promise<string> {
+  return (
+    await docker([
+      'inspect',
+      '-f',
+      '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}',
+      container,
+    ])
+  ).trim();
+}
+
 export interface ExecOptions {
   env?: Record<string, string>;
   stdin?: string;

@@ -8,6 +8,7 @@ import { configSchema } from '../../../lib/config';
 import { deriveTopology, Topology } from '../../../lib/topology';
 import { alertCurlConfig } from '../../../ops/backupOps';
 import { renderOpsScripts } from '../../../ops/scripts';
+import { invocationRecords } from './fake-stack';
 
 /**
  * A failed scheduled backup (`kytes-backup --scheduled`, as the cron line runs it) and its alert, with the
@@ -109,8 +110,7 @@ function backup(bin: string, args: string[]): Promise<{ status: number | null; s
 }
 
 const cronLog = () => fs.readFileSync(path.join(BACKUPS, 'cron.log'), 'utf8');
-const lastInvocation = () =>
-  JSON.parse(fs.readFileSync(path.join(BACKUPS, 'invocations.jsonl'), 'utf8').trim().split('\n').pop() as string);
+const lastInvocation = () => invocationRecords(BACKUPS).pop() as Record<string, unknown>;
 const ENGINE_DOWN = () =>
   new RegExp(
     `^kytes-backup: error: the Docker engine at unix://${ROOT}/no-engine\\.sock does not answer on ${os.hostname()} \\(.+\\): start it \\(systemctl start docker\\) and run again; nothing was changed \\(no backup was written\\)$`,

@@ -9,14 +9,26 @@ import { parseVersion } from '../../../lib/versions';
 import { gitlabGuardScript } from '../../../ops/upgradeGuard';
 import { checkManifest, Manifest } from '../../../ops/manifest';
 import { OpsOptions, renderOpsScripts } from '../../../ops/scripts';
-import { docker, execIn, IMAGES, requireImages, Sandbox, waitFor } from '../helpers/docker';
+import {
+  containerHealth,
+  containerStartedAt,
+  docker,
+  execIn,
+  IMAGES,
+  requireImages,
+  Sandbox,
+  waitFor,
+} from '../helpers/docker';
 import {
   buildFakeImages,
   calls,
+  invocationRecords,
+  lastLine,
   FakeImages,
   FakeStack,
   liveState,
   psql,
+  readManifest,
   removeFakeImages,
   runOps,
   OpsRun,
@@ -71,20 +83,8 @@ const sandbox = new Sandbox();
 let images: FakeImages;
 let stack: FakeStack;
 
-const lastLine = (s: string) => s.trim().split('\n').pop() as string;
-const manifestOf = (id: string): Manifest =>
-  JSON.parse(fs.readFileSync(path.join(BACKUPS, id, 'manifest.json'), 'utf8'));
-const invocations = () =>
-  fs
-    .readFileSync(path.join(BACKUPS, 'invocations.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
-const startedAt = async (c: string) => (await docker(['inspect', '-f', '{{.State.StartedAt}}', c])).trim();
-const health = async (c: string) =>
-  (
-    await docker(['inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}', c])
-  ).trim();
+const manifestOf = (id: string): Manifest => readManifest(BACKUPS, id);
+const invocations = () => invocationRecords(BACKUPS);
 
 function expectNoSecret(...texts: string[]): void {
   for (const s of stack.secrets) for (const text of texts) expect(text.includes(s)).toBe(false);
@@ -113,11 +113,13 @@ describe('kytes-backup on a running stack', () => {
 
   beforeAll(async () => {
     before = await liveState(stack);
-    const started = { main: await startedAt(MAIN.container), rc: await startedAt(RC.container) };
+    const started = { main: await containerStartedAt(MAIN.container), rc: await containerStartedAt(RC.container) };
     run = await runOps(BIN, 'kytes-backup', [], ENV);
     id = lastLine(run.stdout);
     // Hot: no container was restarted.
-    expect({ main: await startedAt(MAIN.container), rc: await startedAt(RC.container) }).toEqual(started);
+    expect({ main: await containerStartedAt(MAIN.container), rc: await containerStartedAt(RC.container) }).toEqual(
+      started,
+    );
   }, 300_000);
 
   it('exits 0 and prints the new id last', () => {
@@ -230,7 +232,7 @@ describe('kytes-backup on a running stack', () => {
       ]);
       // The archive copied out is removed from GitLab's backup directory.
       expect(await execIn(g.container, ['ls', '-A', '/var/opt/gitlab/backups'])).toBe('');
-      expect(await health(g.container)).toBe('healthy');
+      expect(await containerHealth(g.container)).toBe('healthy');
     }
   });
 
@@ -249,7 +251,7 @@ describe('kytes-backup on a running stack', () => {
     const log = fs.readFileSync(path.join(BACKUPS, 'invocations.jsonl'), 'utf8');
     expectNoSecret(run.stdout, run.stderr, log, fs.readFileSync(path.join(BACKUPS, id, 'manifest.json'), 'utf8'));
     expect(log).not.toContain('visible-name-only');
-    const entry = invocations().pop();
+    const entry = invocations().pop()!;
     expect({
       operation: entry.operation,
       result: entry.result,
@@ -367,8 +369,8 @@ describe('kytes-backup on a running stack', () => {
 
     let restore: OpsRun;
     it('backup → wipe → restore returns identical data', async () => {
-      const rcStarted = await startedAt(RC.container);
-      const mainStarted = await startedAt(MAIN.container);
+      const rcStarted = await containerStartedAt(RC.container);
+      const mainStarted = await containerStartedAt(MAIN.container);
       restore = await runOps(BIN, 'kytes-restore', [id, ...YES], ENV);
       expect({ status: restore.status, tail: restore.stderr.trim().split('\n').slice(-1) }).toEqual({
         status: 0,
@@ -381,13 +383,13 @@ describe('kytes-backup on a running stack', () => {
       expect(mainRole).toMatch(/^SCRAM-SHA-256\$.* 50$/);
       expect(restore.stderr).toContain('kytes-restore: PostgreSQL: recreated roles kytes_it_reader \n');
       // GitLab and Rocket.Chat were restarted and are healthy again.
-      expect(await startedAt(MAIN.container)).not.toBe(mainStarted);
-      expect(await startedAt(RC.container)).not.toBe(rcStarted);
-      expect([await health(MAIN.container), await health(TEAM.container), await health(RC.container)]).toEqual([
-        'healthy',
-        'healthy',
-        'running',
-      ]);
+      expect(await containerStartedAt(MAIN.container)).not.toBe(mainStarted);
+      expect(await containerStartedAt(RC.container)).not.toBe(rcStarted);
+      expect([
+        await containerHealth(MAIN.container),
+        await containerHealth(TEAM.container),
+        await containerHealth(RC.container),
+      ]).toEqual(['healthy', 'healthy', 'running']);
       expectNoSecret(restore.stdout, restore.stderr, fs.readFileSync(path.join(BACKUPS, 'invocations.jsonl'), 'utf8'));
     });
 
@@ -619,7 +621,7 @@ describe('kytes-backup on a running stack', () => {
             `GitLab instance main: container ${MAIN.container} is not running (exited): start it (docker start ${MAIN.container}) or run pulumi up, then run again`,
           async () => {
             await docker(['start', MAIN.container]);
-            await waitFor(async () => (await health(MAIN.container)) === 'healthy', {
+            await waitFor(async () => (await containerHealth(MAIN.container)) === 'healthy', {
               timeoutMs: 60_000,
               what: 'fake GitLab healthy',
             });
@@ -894,7 +896,7 @@ describe('safe restores', () => {
       expect.objectContaining({ operation: 'kytes-restore', result: 'error', safetyBackup: safety }),
     );
     // GitLab team was left running (the restore had not stopped it yet); the command the line gives finishes the job.
-    expect(await health(TEAM.container)).toBe('healthy');
+    expect(await containerHealth(TEAM.container)).toBe('healthy');
     const again = await runOps(BIN, 'kytes-restore', [base, '--yes', '--no-safety-backup'], ENV);
     expect(again.status).toBe(0);
     expect(await liveState(stack)).toEqual(state0);

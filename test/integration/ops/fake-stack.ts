@@ -1,6 +1,8 @@
 import { ChildProcess, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
+import * as fs from 'fs';
 import * as path from 'path';
+import type { Manifest } from '../../../ops/manifest';
 import type { Topology } from '../../../lib/topology';
 import { docker, execIn, IMAGES, Sandbox, waitFor } from '../helpers/docker';
 
@@ -246,6 +248,23 @@ export interface OpsRun {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+}
+
+/** The last line of an ops script's output: the new backup id on stdout, the one failure line on stderr. */
+export const lastLine = (s: string): string => s.trim().split('\n').pop() as string;
+
+/** The manifest of backup `id` in `backupDir`. */
+export function readManifest(backupDir: string, id: string): Manifest {
+  return JSON.parse(fs.readFileSync(path.join(backupDir, id, 'manifest.json'), 'utf8')) as Manifest;
+}
+
+/** Every record of the invocation log in `backupDir` (one JSON line per run), oldest first. */
+export function invocationRecords(backupDir: string): Record<string, unknown>[] {
+  return fs
+    .readFileSync(path.join(backupDir, 'invocations.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 /** Runs an installed ops script with bash, as cron would (no terminal, stdin closed). */

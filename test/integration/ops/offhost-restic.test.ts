@@ -13,8 +13,10 @@ import {
   buildFakeImages,
   FakeImages,
   FakeStack,
+  lastLine,
   liveState,
   psql,
+  readManifest,
   removeFakeImages,
   runOps,
   seedData,
@@ -60,9 +62,7 @@ let images: FakeImages | undefined;
 let stack: FakeStack;
 const outputs: string[] = [];
 
-const lastLine = (s: string) => s.trim().split('\n').pop() as string;
-const manifestOf = (id: string): Manifest =>
-  JSON.parse(fs.readFileSync(path.join(BACKUPS, id, 'manifest.json'), 'utf8'));
+const manifestOf = (id: string): Manifest => readManifest(BACKUPS, id);
 const backupBytes = (id: string) =>
   manifestOf(id).artifacts.reduce((n, a) => n + a.size, 0) + fs.statSync(path.join(BACKUPS, id, 'manifest.json')).size;
 

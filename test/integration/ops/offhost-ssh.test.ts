@@ -13,8 +13,11 @@ import {
   buildFakeImages,
   FakeImages,
   FakeStack,
+  invocationRecords,
+  lastLine,
   liveState,
   psql,
+  readManifest,
   removeFakeImages,
   runOps,
   seedData,
@@ -55,17 +58,14 @@ let env: NodeJS.ProcessEnv;
 let id: string;
 let stack: FakeStack;
 
-const lastLine = (s: string) => s.trim().split('\n').pop() as string;
-const manifestOf = (backup: string): Manifest =>
-  JSON.parse(fs.readFileSync(path.join(BACKUPS, backup, 'manifest.json'), 'utf8'));
+const manifestOf = (backup: string): Manifest => readManifest(BACKUPS, backup);
 const localFiles = (backup: string) =>
   fs
     .readdirSync(path.join(BACKUPS, backup))
     .filter((f) => f !== 'verified')
     .sort();
 const remoteCopy = (backup: string) => path.join(REMOTE_DIR, backup);
-const lastInvocation = () =>
-  JSON.parse(lastLine(fs.readFileSync(path.join(BACKUPS, 'invocations.jsonl'), 'utf8'))) as Record<string, unknown>;
+const lastInvocation = () => invocationRecords(BACKUPS).pop() as Record<string, unknown>;
 
 /** `sha256sum -c` run on the SSH server's side, against sums the test takes from the manifest itself. */
 function remoteSha256Check(backup: string): { status: number | null; stdout: string } {

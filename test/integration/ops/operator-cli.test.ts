@@ -9,11 +9,21 @@ import type { Topology } from '../../../lib/topology';
 import { encodeScripts, installScriptsScript } from '../../../ops/backupOps';
 import { topologyFromStackYaml } from '../../../ops/cli';
 import { renderOpsScripts } from '../../../ops/scripts';
-import { docker, execIn, IMAGES, requireImages, Sandbox, waitFor } from '../helpers/docker';
+import {
+  containerHealth,
+  containerStartedAt,
+  docker,
+  execIn,
+  IMAGES,
+  requireImages,
+  Sandbox,
+  waitFor,
+} from '../helpers/docker';
 import {
   buildFakeImages,
   FakeImages,
   FakeStack,
+  lastLine,
   liveState,
   psql,
   removeFakeImages,
@@ -144,14 +154,8 @@ function npmRun(args: string[], opts: { tty?: string; what?: string } = {}): Pro
   );
 }
 
-const lastLine = (s: string) => s.trimEnd().split('\n').pop() as string;
 /** A command on the Docker host as root (its own container, for setting the scene). */
 const onHost = (cmd: string) => execIn(HOST, ['bash', '-c', cmd]);
-const health = async (c: string) =>
-  (
-    await docker(['inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}', c])
-  ).trim();
-const startedAt = async (c: string) => (await docker(['inspect', '-f', '{{.State.StartedAt}}', c])).trim();
 
 beforeAll(async () => {
   await requireImages([IMAGES.base, IMAGES.postgres, 'kytes-test/sshd:bookworm']);
@@ -416,8 +420,8 @@ describe('on a running stack', () => {
     await psql(t, t.gitlab[0].database.name, 'DELETE FROM issues WHERE id % 3 = 0;\n');
     await psql(t, t.gitlab[1].database.name, 'DELETE FROM issues WHERE id % 5 = 0;\n');
     const mid = await liveState(stack);
-    const rc = await startedAt(t.rocketchat!.container);
-    const team = await startedAt(t.gitlab[1].container);
+    const rc = await containerStartedAt(t.rocketchat!.container);
+    const team = await containerStartedAt(t.gitlab[1].container);
     const r = await npmRun(['restore', id, '--only', 'gitlab:main', '--yes', '--no-safety-backup', '--stack', 'it']);
     expect({ status: r.status, last: lastLine(r.stderr) }).toEqual({
       status: 0,
@@ -427,7 +431,10 @@ describe('on a running stack', () => {
     const main = t.gitlab[0];
     expect(after[`db ${main.database.name}`]).toBe(before[`db ${main.database.name}`]);
     expect(after[`db ${t.gitlab[1].database.name}`]).toBe(mid[`db ${t.gitlab[1].database.name}`]);
-    expect([await startedAt(t.rocketchat!.container), await startedAt(t.gitlab[1].container)]).toEqual([rc, team]);
+    expect([
+      await containerStartedAt(t.rocketchat!.container),
+      await containerStartedAt(t.gitlab[1].container),
+    ]).toEqual([rc, team]);
     const record = JSON.parse((await onHost(`tail -n 1 /var/backups/kytes/${PREFIX}/invocations.jsonl`)).trim());
     expect(record.safetyBackup).toBe('skipped (--no-safety-backup)');
   });
@@ -435,7 +442,7 @@ describe('on a running stack', () => {
   it('npm run restore --only rocketchat --yes: Rocket.Chat alone; GitLab untouched', async () => {
     await execIn(stack.mongoPrimary!, ['bash', '-c', 'echo lost >/data/db/fake/rocketchat/rocketchat_message.bson']);
     const mid = await liveState(stack);
-    const main = await startedAt(t.gitlab[0].container);
+    const main = await containerStartedAt(t.gitlab[0].container);
     const r = await npmRun(['restore', id, '--only', 'rocketchat', '--yes', '--no-safety-backup', '--stack', 'it']);
     expect({ status: r.status, last: lastLine(r.stderr) }).toEqual({
       status: 0,
@@ -444,14 +451,14 @@ describe('on a running stack', () => {
     const after = await liveState(stack);
     expect(after.mongo).toBe(before.mongo);
     expect(after[`db ${t.gitlab[1].database.name}`]).toBe(mid[`db ${t.gitlab[1].database.name}`]);
-    expect(await startedAt(t.gitlab[0].container)).toBe(main);
+    expect(await containerStartedAt(t.gitlab[0].container)).toBe(main);
   });
 
   describe('a container the operation needs is not healthy', () => {
     it('unhealthy GitLab: the backup refuses, naming it and what to do', async () => {
       const main = t.gitlab[0].container;
       await execIn(main, ['rm', '-f', '/run/fake-gitlab/puma']);
-      await waitFor(async () => (await health(main)) === 'unhealthy', {
+      await waitFor(async () => (await containerHealth(main)) === 'unhealthy', {
         timeoutMs: 30_000,
         what: 'GitLab main unhealthy',
       });
@@ -463,7 +470,7 @@ describe('on a running stack', () => {
         });
       } finally {
         await execIn(main, ['touch', '/run/fake-gitlab/puma']);
-        await waitFor(async () => (await health(main)) === 'healthy', {
+        await waitFor(async () => (await containerHealth(main)) === 'healthy', {
           timeoutMs: 30_000,
           what: 'GitLab main healthy',
         });
@@ -486,7 +493,7 @@ describe('on a running stack', () => {
         });
       } finally {
         await docker(['start', team]);
-        await waitFor(async () => (await health(team)) === 'healthy', {
+        await waitFor(async () => (await containerHealth(team)) === 'healthy', {
           timeoutMs: 30_000,
           what: 'GitLab team healthy',
         });
