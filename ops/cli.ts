@@ -267,6 +267,7 @@ export function runOnHost(
     child.stderr?.on('data', (d: Buffer) => {
       const text = d.toString();
       if (connected) {
+        // Under sudo, AS_ROOT runs the script again, which says it is connected a second time.
         process.stderr.write(text.split(`${CONNECTED}\n`).join(''));
         return;
       }
