@@ -2,7 +2,19 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'bin/', 'policies/node_modules/', 'policies/bin/', 'coverage/', 'jest.config.js'] },
+  {
+    ignores: [
+      'node_modules/',
+      'bin/',
+      'policies/node_modules/',
+      'policies/bin/',
+      'coverage/',
+      'jest.config.js',
+      'jest.stryker.config.js',
+      '.stryker-tmp/',
+      'reports/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

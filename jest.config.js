@@ -14,12 +14,15 @@ module.exports = {
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/policies/test/**/*.test.ts'],
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/integration/'],
+      // StrykerJS's sandboxes hold a copy of the project while `npm run test:mutation` runs.
+      modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp/'],
     },
     {
       displayName: 'integration',
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp/'],
     },
   ],
 };
