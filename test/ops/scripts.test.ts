@@ -209,7 +209,10 @@ describe('checksums', () => {
         'test',
         file(),
       ],
-      { encoding: 'utf8', env: { ...process.env, ...env } },
+      // stdin is not Node's default socketpair: bash started on a socket stdin with SHLVL unset thinks sshd
+      // started it and sources ~/.bashrc, and a ~/.bashrc running `pyenv init` (a `#!/usr/bin/env bash`
+      // script) printed "/usr/bin/env: 'bash': No such file or directory" under the PATH without bash.
+      { encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
