@@ -15,8 +15,8 @@ import { docker, IMAGES, requireImages, Sandbox, uniqueName, waitFor } from './h
 import { stackValues, topologyOf } from './fixtures/nginx/stacks';
 
 /**
- * The rendered setup SQL against a real PostgreSQL (kytes-test/postgres: Debian bookworm's 15, the
- * oldest psql with \getenv; the product pins 17). Passwords reach psql only through the environment:
+ * The rendered setup SQL against a real PostgreSQL (kytes-test/postgres:trixie: Debian trixie's 17, the
+ * major the product pins). Passwords reach psql only through the environment:
  * they are put in the docker CLI's environment and passed as `docker exec -e NAME` (name only, no value).
  */
 

@@ -10,7 +10,7 @@ import { stackValues, topologyOf } from './fixtures/nginx/stacks';
 
 /**
  * The upgrade guards' scripts against a real Docker engine: they read real volumes through real images
- * (read-only, offline) and leave them untouched. PostgreSQL is real (Debian's 15 in kytes-test/postgres);
+ * (read-only, offline) and leave them untouched. PostgreSQL is real (Debian trixie's 17 in kytes-test/postgres:trixie);
  * the "newer" PostgreSQL and the GitLab images are stand-ins that answer `postgres --version` and hold
  * /opt/gitlab/version-manifest.txt as the real ones do. The decisions themselves are tested exhaustively in
  * test/upgrade-guard.test.ts.
@@ -22,7 +22,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kytes-it-guard-'));
 const scripts = path.join(dir, 'opt');
 const backups = path.join(dir, 'backups');
 const prefix = uniqueName('guard');
-const images = { pg17: `${prefix}/postgres17:t`, gitlab: `${prefix}/gitlab:t` };
+const images = { pg18: `${prefix}/postgres18:t`, gitlab: `${prefix}/gitlab:t` };
 let base: Topology;
 
 function run(script: string) {
@@ -67,8 +67,8 @@ beforeAll(async () => {
   const t = topologyOf({ ...stackValues('dev'), prefix }, 'it');
   base = { ...t, ops: { ...t.ops, scriptsDir: scripts, backupDir: backups } };
   await build(
-    images.pg17,
-    `FROM ${IMAGES.base}\nRUN printf '#!/bin/sh\\necho "postgres (PostgreSQL) 17.11 (Debian 17.11-1.pgdg120+1)"\\n' > /usr/local/bin/postgres && chmod 0755 /usr/local/bin/postgres\n`,
+    images.pg18,
+    `FROM ${IMAGES.base}\nRUN printf '#!/bin/sh\\necho "postgres (PostgreSQL) 18.1 (Debian 18.1-1.pgdg13+2)"\\n' > /usr/local/bin/postgres && chmod 0755 /usr/local/bin/postgres\n`,
   );
   await build(
     images.gitlab,
@@ -78,7 +78,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sandbox.cleanup();
-  await docker(['rmi', '-f', images.pg17, images.gitlab]).catch(() => undefined);
+  await docker(['rmi', '-f', images.pg18, images.gitlab]).catch(() => undefined);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -90,7 +90,7 @@ describe('PostgreSQL guard on a real cluster', () => {
   });
 
   it('passes before the volume exists, and does not create it', async () => {
-    const r = run(postgresGuardScript(withImage(IMAGES.postgres, '15')));
+    const r = run(postgresGuardScript(withImage(IMAGES.postgres, '17')));
     expect([r.status, r.stdout.trim()]).toEqual([0, `kytes: PostgreSQL: no volume ${base.postgres.data.name} yet`]);
     expect(await volumeExists(base.postgres.data.name)).toBe(false);
   });
@@ -117,10 +117,10 @@ describe('PostgreSQL guard on a real cluster', () => {
       `kytes: PostgreSQL: data and image are both PostgreSQL ${major}`,
     ]);
 
-    const newer = run(postgresGuardScript(withImage(images.pg17, '17')));
+    const newer = run(postgresGuardScript(withImage(images.pg18, '18')));
     expect(newer.status).toBe(1);
     expect(newer.stderr).toContain(
-      `the PostgreSQL data in ${volume} was written by PostgreSQL ${major}, and ${images.pg17} is PostgreSQL 17, which cannot open it`,
+      `the PostgreSQL data in ${volume} was written by PostgreSQL ${major}, and ${images.pg18} is PostgreSQL 18, which cannot open it`,
     );
     // Untouched: the old server starts on it again.
     await docker(['start', c]);

@@ -14,10 +14,12 @@ const execFileP = promisify(execFile);
 /** The locally built stand-ins for the official images (nothing can be pulled in CI). */
 export const IMAGES = {
   base: 'kytes-test/base:bookworm',
-  postgres: 'kytes-test/postgres:bookworm',
+  /** PostgreSQL 17 (Debian trixie), the major Kytes pins. */
+  postgres: 'kytes-test/postgres:trixie',
   /** nginx 1.26 on Debian trixie (OpenSSL 3.5), as the pinned `-trixie` image. */
   nginx: 'kytes-test/nginx:trixie',
-  redis: 'kytes-test/redis:bookworm',
+  /** Redis 8.0 (Debian trixie); Kytes pins 7.4, which no Debian release has. */
+  redis: 'kytes-test/redis:trixie',
   /** certbot (the entrypoint, as in certbot/certbot), openssl, pebble and dnsmasq. */
   acme: 'kytes-test/acme:bookworm',
 } as const;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the local images the integration tier runs, tagged kytes-test/<name>:<suite> (bookworm;
-# KYTES_SUITE=trixie KYTES_IMAGES="postgres nginx" builds PostgreSQL 17, the major the product pins, and
-# nginx with OpenSSL 3.5, as the pinned -trixie nginx image).
+# KYTES_SUITE=trixie KYTES_IMAGES="postgres nginx redis" builds PostgreSQL 17, the major the product pins,
+# nginx with OpenSSL 3.5, as the pinned -trixie nginx image, and Redis 8.0 (the pinned one is 7.4; neither
+# Debian release has it)).
 # Why not pull postgres/nginx/redis? CI and sandboxes here cannot reach any registry, but
 # they can reach the Debian mirror apt already uses; so the images are debootstrap
 # rootfs + Debian packages, loaded with `docker import`. They stand in for the official
@@ -12,8 +13,8 @@
 #      KYTES_REBUILD_IMAGES=1 rebuilds images that already exist (the caches are kept;
 #      delete $KYTES_CI_DIR/cache to refresh them).
 #      KYTES_DEBIAN_MIRROR / KYTES_DEBIAN_SECURITY_MIRROR override the mirrors read from apt.
-#      KYTES_SUITE (default bookworm) and KYTES_IMAGES (default base postgres redis node acme sshd; nginx is built
-#      on trixie only, as the pinned -trixie image).
+#      KYTES_SUITE (default bookworm) and KYTES_IMAGES (default base node acme sshd; postgres, nginx and redis
+#      are built on trixie, closer to the pinned images).
 set -euo pipefail
 
 SUITE="${KYTES_SUITE:-bookworm}"
@@ -46,7 +47,7 @@ declare -A PKGS=(
   [acme]="certbot openssl pebble dnsmasq-base"
   [sshd]="openssh-server openssh-client sudo rsync"
 )
-read -ra NAMES <<<"${KYTES_IMAGES:-base postgres redis node acme sshd}"
+read -ra NAMES <<<"${KYTES_IMAGES:-base node acme sshd}"
 todo=()
 for n in "${NAMES[@]}"; do
   if [ "${KYTES_REBUILD_IMAGES:-0}" != 1 ] && docker image inspect "kytes-test/$n:$TAG" >/dev/null 2>&1; then
