@@ -35,7 +35,11 @@ export const POSTGRES_IMAGE = 'kytes-test/postgres:trixie';
 
 export const STANDINS: Readonly<Record<string, StandIn>> = {
   postgres: { kind: 'real', what: "Debian trixie's PostgreSQL 17 (kytes-test/postgres:trixie)", image: POSTGRES_IMAGE },
-  redis: { kind: 'real', what: "Debian trixie's Redis 8.0 (kytes-test/redis:trixie)", image: 'kytes-test/redis:trixie' },
+  redis: {
+    kind: 'real',
+    what: "Debian trixie's Redis 8.0 (kytes-test/redis:trixie)",
+    image: 'kytes-test/redis:trixie',
+  },
   nginx: {
     kind: 'real',
     what: "Debian trixie's nginx 1.26 with OpenSSL 3.5 (kytes-test/nginx:trixie), as the pinned -trixie image",
