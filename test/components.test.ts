@@ -313,9 +313,21 @@ describe('RocketChat', () => {
     expect(c.volumes).toEqual([{ volumeName: 'kytes-dev-rocketchat-uploads', containerPath: '/app/uploads' }]);
     expect(c.memory).toBe(1536);
     expect(c.ports).toBeUndefined();
-    expect((c.healthcheck as { tests: string[] }).tests.slice(0, 2)).toEqual(['CMD', 'node']);
-    // The lag threshold is the probe's own timeout: /livez fails only what the timeout would.
-    expect((c.healthcheck as { timeout: string }).timeout).toBe('10s');
+    // /livez on 3000, the PORT above: written down here, not read from the topology.
+    expect(c.healthcheck).toEqual({
+      tests: [
+        'CMD',
+        'node',
+        '-e',
+        "require('http').get('http://127.0.0.1:3000/livez', (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))",
+      ],
+      interval: '30s',
+      // The lag threshold (EVENT_LOOP_LAG_MS above) is the probe's own timeout: /livez fails only what the timeout would.
+      timeout: '10s',
+      retries: 5,
+      startPeriod: '300s',
+      startInterval: '5s',
+    });
     expect((c.envs as string[]).some((e) => e.startsWith('INITIAL_USER='))).toBe(false);
   });
 });

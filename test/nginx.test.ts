@@ -90,6 +90,20 @@ describe('renderNginxConfig on Pulumi.dev.yaml', () => {
     expect(children(top, 'pid')).toEqual([]);
   });
 
+  it('logs the path without its query string: $uri, never $request_uri (GitLab takes private_token in query strings)', () => {
+    // Written down from templates/nginx.conf.hbs as reviewed: in nginx, $uri is the normalised path without
+    // arguments and $request_uri the original URI with them (nginx.org, ngx_http_core_module, "Embedded Variables").
+    expect(conf).toContain(
+      `    log_format kytes '$remote_addr $host "$request_method $uri $server_protocol" $status $body_bytes_sent $request_time';\n`,
+    );
+    expect(only(http, 'log_format').args).toEqual([
+      'kytes',
+      '$remote_addr $host "$request_method $uri $server_protocol" $status $body_bytes_sent $request_time',
+    ]);
+    expect(conf).not.toContain('$request_uri');
+    expect(conf).not.toContain('$args');
+  });
+
   it('is byte-identical for equal inputs', () => {
     expect(renderNginxConfig(topologyOf(DEV, 'dev').nginx)).toBe(conf);
   });
@@ -127,6 +141,34 @@ describe('renderNginxConfig on Pulumi.prod.yaml', () => {
     const t = topologyOf({ ...PROD, tls: { mode: 'off' }, proxy: { httpPort: 8081, publicScheme: 'https' } }, 'prod');
     for (const s of layout(renderNginxConfig(t.nginx)).servers)
       expect(s.headers).toEqual(headers('https', '443', 'on'));
+  });
+
+  it('names the upstream variable of a dashed instance with _ (nginx ends a variable name at "-")', () => {
+    const t = topologyOf(
+      {
+        ...PROD,
+        gitlab: {
+          instances: [
+            { name: 'main', sshPort: 2222 },
+            { name: 'ci-runner-2', sshPort: 2223 },
+          ],
+        },
+      },
+      'prod',
+    );
+    const dashed = layout(renderNginxConfig(t.nginx)).servers;
+    expect(
+      dashed.map((s) => [s.serverName, ...only(s.location, 'set').args, ...only(s.location, 'proxy_pass').args]),
+    ).toEqual([
+      ['gitlab.kytes.io', '$upstream_gitlab_main', 'http://gitlab-main:80', '$upstream_gitlab_main'],
+      [
+        'gitlab-ci-runner-2.kytes.io',
+        '$upstream_gitlab_ci_runner_2',
+        'http://gitlab-ci-runner-2:80',
+        '$upstream_gitlab_ci_runner_2',
+      ],
+      ['rocketchat.kytes.io', '$upstream_rocketchat', 'http://rocketchat:3000', '$upstream_rocketchat'],
+    ]);
   });
 
   it('leaves Rocket.Chat out when it is disabled', () => {

@@ -10,6 +10,7 @@ import {
   curlConfigString,
   envEntry,
   jsLiteral,
+  nginxVariable,
   nginxWord,
   psqlName,
   rubyString,
@@ -153,11 +154,26 @@ describe('nginxWord, psqlName, argvOperand (validated sinks)', () => {
   it.each(HOSTILE.filter((s) => s !== '--'))('nginxWord refuses %j', (s) => {
     expect(() => nginxWord(s)).toThrow(SinkError);
   });
-  it('nginxWord accepts hostnames, host:port, sizes and addresses', () => {
-    for (const s of ['gitlab.kytes.io', 'gitlab-main:80', '200m', '127.0.0.11', '/nginx-health']) {
+  it.each(['gitlab.kytes.io', 'gitlab-main:80', '200m', '127.0.0.11', '/nginx-health'])(
+    'nginxWord accepts %j (hostnames, host:port, sizes, addresses, paths)',
+    (s) => {
       expect(nginxWord(s)).toBe(s);
-    }
+    },
+  );
+  // nginx reads a variable name as letters, digits and _ and stops at anything else, and `$1`…`$9` are
+  // regex captures (src/http/ngx_http_script.c, ngx_http_script_compile): `$upstream_gitlab_ci-runner`
+  // would be `$upstream_gitlab_ci` followed by the text "-runner".
+  it('nginxVariable accepts $ then lower-case letters, digits and _', () => {
+    expect(nginxVariable('$upstream_gitlab_ci_runner_2')).toBe('$upstream_gitlab_ci_runner_2');
   });
+  it.each(['$upstream_gitlab_ci-runner', 'upstream_gitlab', '$Upstream', '$1st', '$', '$a b', '$a;', '$a\n', '$a.b'])(
+    'nginxVariable refuses %j, naming it',
+    (s) => {
+      expect(() => nginxVariable(s)).toThrow(
+        `nginx: variable ${JSON.stringify(s)} cannot be written there; allowed: $ then lower-case letters, digits and _`,
+      );
+    },
+  );
   it.each(HOSTILE)('psqlName refuses %j', (s) => {
     expect(() => psqlName(s)).toThrow(SinkError);
   });

@@ -77,6 +77,23 @@ function expectedTree(prefix: string, instances: string[], mongoMembers: number,
   ];
 }
 
+/**
+ * Written down from Pulumi.<stack>.yaml, not derived: nginx's listen port (kytes:proxy.httpPort), and per
+ * GitLab instance [waitTimeout s, start period, memory MB, /dev/shm MB] from kytes:gitlab.startTimeoutMinutes
+ * (dev 30, prod 45) and kytes:memoryProfile (dev constrained: 4096/256, prod standard: 8192/512).
+ */
+const PER_STACK: Record<string, { nginxPort: number; gitlab: [number, string, number, number] }> = {
+  dev: { nginxPort: 8080, gitlab: [1800, '1800s', 4096, 256] },
+  prod: { nginxPort: 80, gitlab: [2700, '2700s', 8192, 512] },
+};
+/** Rocket.Chat's /livez on its PORT 3000, on both stacks. */
+const ROCKETCHAT_PROBE = [
+  'CMD',
+  'node',
+  '-e',
+  "require('http').get('http://127.0.0.1:3000/livez', (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))",
+];
+
 /** Ops resources are asserted in their own tests; here only the service stack. */
 const services = (rs: RecordedResource[]) =>
   rs.filter((r) => !r.type.startsWith('kytes:ops:') && r.options.parent.indexOf('-ops') < 0);
@@ -133,6 +150,26 @@ describe.each([
       expect(c.options.deleteBeforeReplace).toBe(true);
       expect(c.options.replaceOnChanges).toEqual(['healthcheck']);
     }
+  });
+
+  it('probes and waits as written down for this stack (healthchecks, GitLab start timeout and memory)', () => {
+    const c = (name: string) =>
+      unwrap(run.resources.find((r) => r.name === `${prefix}-${name}`)!.inputs) as Record<string, unknown>;
+    const e = PER_STACK[stack];
+    expect((c('nginx-container').healthcheck as { tests: string[] }).tests).toEqual([
+      'CMD',
+      'curl',
+      '-fsS',
+      '-o',
+      '/dev/null',
+      `http://127.0.0.1:${e.nginxPort}/nginx-health`,
+    ]);
+    expect((c('rocketchat-container').healthcheck as { tests: string[] }).tests).toEqual(ROCKETCHAT_PROBE);
+    const gitlab = instances.map((i) => {
+      const g = c(`gitlab-${i}-container`);
+      return [i, g.waitTimeout, (g.healthcheck as { startPeriod: string }).startPeriod, g.memory, g.shmSize];
+    });
+    expect(gitlab).toEqual(instances.map((i) => [i, ...e.gitlab]));
   });
 
   it('publishes only nginx and GitLab SSH, never a database', () => {
