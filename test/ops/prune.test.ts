@@ -111,6 +111,7 @@ describe('kytes-prune at the boundaries', () => {
       '20270103T040000Z', // Sunday, 2026-W53
       '20261231T040000Z', // Thursday, 2026-W53
       '20261227T040000Z', // Sunday, 2026-W52
+      '20261220T040000Z', // Sunday, 2026-W51: a fourth week, not kept
     ]);
     expectPrune(entries, { keepLast: 1, keepDaily: 0, keepWeekly: 3 }, [
       '20270104T040000Z',
