@@ -406,7 +406,9 @@ describe('kytes-backup on a running stack', () => {
         ]);
         expect(await execIn(g.container, ['ls', '-A', '/var/opt/gitlab/backups'])).toBe('');
       }
-      expect((await calls(MONGO.members[1].container, 'mongo')).slice(-1)).toEqual([
+      // The database is dropped first (mongorestore --drop leaves collections that are not in the archive).
+      expect((await calls(MONGO.members[1].container, 'mongo')).slice(-2)).toEqual([
+        'mongosh --quiet --norc --host=127.0.0.1 --port=27017 --username=root --password=<root password> --authenticationDatabase=admin --eval db.getSiblingDB(process.env.KYTES_MONGO_DB).dropDatabase() | KYTES_MONGO_DB=rocketchat',
         'mongorestore --host=127.0.0.1 --port=27017 --username=root --password=<root password> --authenticationDatabase=admin --drop --archive --nsInclude=rocketchat.* --quiet',
       ]);
     });
@@ -643,9 +645,11 @@ describe('kytes-backup on a running stack', () => {
       it.each(CASES)('%s', async (_name, spoil, reason, repair) => {
         const live = await liveState(stack);
         const gitlabCalls = await Promise.all(t.gitlab.map((g) => calls(g.container, 'gitlab')));
-        const restoresBefore = (await calls(MONGO.members[1].container, 'mongo')).filter((l) =>
-          l.startsWith('mongorestore'),
-        ).length;
+        const writesToMongo = async () =>
+          (await calls(MONGO.members[1].container, 'mongo')).filter(
+            (l) => l.startsWith('mongorestore') || l.includes('dropDatabase'),
+          ).length;
+        const restoresBefore = await writesToMongo();
         const restoredFrom = fs.readFileSync(path.join(BACKUPS, 'restored-from'), 'utf8');
         await spoil();
         try {
@@ -659,9 +663,7 @@ describe('kytes-backup on a running stack', () => {
           await repair();
         }
         expect(await liveState(stack)).toEqual(live);
-        expect(
-          (await calls(MONGO.members[1].container, 'mongo')).filter((l) => l.startsWith('mongorestore')).length,
-        ).toBe(restoresBefore);
+        expect(await writesToMongo()).toBe(restoresBefore);
         expect(fs.readFileSync(path.join(BACKUPS, 'restored-from'), 'utf8')).toBe(restoredFrom);
         const after = await Promise.all(t.gitlab.map((g) => calls(g.container, 'gitlab')));
         // Nothing was called on GitLab (a stopped-and-started container only logs its own start).
