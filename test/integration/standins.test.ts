@@ -367,4 +367,138 @@ describe('MongoDB stand-in', () => {
     await healthy(pinned);
     expect(await siteUrl(pinned)).toBe(moved);
   });
+
+  // What the MongoDB Database Tools document, which Kytes' restore relies on (fake/README.md):
+  // "--drop does not drop collections that are not in the backup", --nsInclude selects namespaces,
+  // --db with --archive is deprecated (use --nsInclude), mongodump --db dumps that database alone, and
+  // without --drop mongorestore inserts only, keeping a document whose _id exists. dropDatabase keeps users.
+  it('mongodump --db dumps one database; mongorestore --drop replaces only the collections of the archive that --nsInclude / --db select and leaves every other collection; without --drop an existing _id is kept; dropDatabase keeps the users', async () => {
+    const primary = m().members[0].container;
+    const login = `--port=${m().port} --username="$KYTES_MONGO_ROOT_USERNAME" --password="$KYTES_MONGO_ROOT_PASSWORD" --authenticationDatabase=admin`;
+    const sh = (script: string, env: Record<string, string> = {}) => execIn(primary, ['sh', '-c', script], { env });
+    const js = (code: string, env: Record<string, string> = {}) =>
+      sh(`exec mongosh --quiet ${login} --eval "$KYTES_JS"`, { ...env, KYTES_JS: code });
+    const restore = (options: string) => sh(`mongorestore ${login} --archive ${options} </tmp/standin_a.archive 2>&1`);
+    /** Every collection of the two test databases, each as its sorted `_id=v` documents. */
+    const state = async () =>
+      JSON.parse(
+        await js(`const out = {};
+for (const name of ['standin_a', 'standin_b']) {
+  const d = db.getSiblingDB(name);
+  out[name] = Object.fromEntries(d.getCollectionNames().sort().map((c) => [c, d.getCollection(c).find().toArray().map((x) => x._id + '=' + x.v).sort()]));
+}
+print(JSON.stringify(out));`),
+      ) as Record<string, Record<string, string[]>>;
+
+    await js(`const a = db.getSiblingDB('standin_a');
+a.msgs.insertMany([{ _id: 'm1', v: 1 }, { _id: 'm2', v: 1 }]);
+a.notes.insertOne({ _id: 'n1', v: 1 });
+db.getSiblingDB('standin_b').x.insertOne({ _id: 'b1', v: 1 });`);
+    await sh(`mongodump ${login} --db=standin_a --archive >/tmp/standin_a.archive`);
+    const archive = JSON.parse(await sh('cat /tmp/standin_a.archive')) as {
+      namespaces: { db: string; collection: string }[];
+    };
+    expect(archive.namespaces.map((n) => `${n.db}.${n.collection}`).sort()).toEqual([
+      'standin_a.msgs',
+      'standin_a.notes',
+    ]);
+    // After the dump: documents changed, deleted and added, a collection created, another database written.
+    await js(`const a = db.getSiblingDB('standin_a');
+a.msgs.updateOne({ _id: 'm1' }, { $set: { v: 2 } });
+a.msgs.deleteMany({ _id: 'm2' });
+a.msgs.insertOne({ _id: 'm3', v: 2 });
+a.notes.insertOne({ _id: 'n2', v: 2 });
+a.later.insertOne({ _id: 'l1', v: 2 });
+db.getSiblingDB('standin_b').x.insertOne({ _id: 'b2', v: 2 });`);
+    const otherDb = { x: ['b1=1', 'b2=2'] };
+    expect(await state()).toEqual({
+      standin_a: { later: ['l1=2'], msgs: ['m1=2', 'm3=2'], notes: ['n1=1', 'n2=2'] },
+      standin_b: otherDb,
+    });
+
+    // --nsInclude selects one collection: only it is dropped and restored.
+    await restore('--drop --nsInclude=standin_a.msgs --quiet');
+    expect(await state()).toEqual({
+      standin_a: { later: ['l1=2'], msgs: ['m1=1', 'm2=1'], notes: ['n1=1', 'n2=2'] },
+      standin_b: otherDb,
+    });
+    // A pattern that matches nothing in the archive restores nothing.
+    await restore("--drop --nsInclude='standin_b.*' --quiet");
+    expect((await state()).standin_a.notes).toEqual(['n1=1', 'n2=2']);
+    // --db (deprecated with --archive) restores that database's collections; --drop leaves `later`,
+    // which is not in the archive, and the other database.
+    expect(await restore('--drop --db=standin_a')).toContain(
+      'The --db and --collection flags are deprecated for this use-case; please use --nsInclude instead',
+    );
+    expect(await state()).toEqual({
+      standin_a: { later: ['l1=2'], msgs: ['m1=1', 'm2=1'], notes: ['n1=1'] },
+      standin_b: otherDb,
+    });
+    // Without --drop: inserts only; an existing _id keeps its document (duplicate key errors, reported).
+    await js(`const a = db.getSiblingDB('standin_a');
+a.msgs.updateOne({ _id: 'm1' }, { $set: { v: 3 } });
+a.msgs.deleteMany({ _id: 'm2' });`);
+    const merged = await restore("--nsInclude='standin_a.*'");
+    expect(merged).toContain(
+      'E11000 duplicate key error collection: standin_a.msgs index: _id_ dup key: { _id: "m1" }',
+    );
+    expect(merged).toContain(
+      'E11000 duplicate key error collection: standin_a.notes index: _id_ dup key: { _id: "n1" }',
+    );
+    expect(merged).toContain('1 document(s) restored successfully. 2 document(s) failed to restore.');
+    expect((await state()).standin_a).toEqual({ later: ['l1=2'], msgs: ['m1=3', 'm2=1'], notes: ['n1=1'] });
+    // What Kytes' restore runs first: the whole database goes, collections created after the dump too;
+    // the users (in admin) stay.
+    await js('db.getSiblingDB(process.env.KYTES_MONGO_DB).dropDatabase()', { KYTES_MONGO_DB: 'standin_a' });
+    await restore("--drop --nsInclude='standin_a.*' --quiet");
+    expect(await state()).toEqual({ standin_a: { msgs: ['m1=1', 'm2=1'], notes: ['n1=1'] }, standin_b: otherDb });
+    expect((await js(`print(db.getSiblingDB('admin').getUser('${m().appUser}') !== null)`)).trim()).toBe('true');
+  });
+
+  it("the ops tests' bash fakes (FAKE_REPLICA_SET) honour the same: mongodump --db, mongorestore --drop / --nsInclude / --db / no --drop, the restore's dropDatabase", async () => {
+    const name = uniqueName('mongo-fake');
+    const rootPassword = pw('fake');
+    await sandbox.run({
+      name,
+      image: images.mongo,
+      env: { FAKE_REPLICA_SET: 'rs0', KYTES_MONGO_ROOT_USERNAME: 'root', KYTES_MONGO_ROOT_PASSWORD: rootPassword },
+    });
+    const sh = (script: string, env: Record<string, string> = {}) => execIn(name, ['bash', '-c', script], { env });
+    const login = '--username="$KYTES_MONGO_ROOT_USERNAME" --password="$KYTES_MONGO_ROOT_PASSWORD"';
+    const restore = (options: string) => sh(`mongorestore ${login} --archive ${options} </tmp/a.tar 2>&1`);
+    /** Each collection file as `db.collection=content`. */
+    const state = async () =>
+      (await sh('cd /data/db/fake && for f in */*.bson; do printf "%s=%s\\n" "${f%.bson}" "$(cat "$f")"; done'))
+        .trim()
+        .split('\n')
+        .map((l) => l.replace('/', '.'))
+        .sort();
+    await sh(`touch /data/db/PRIMARY && mkdir -p /data/db/fake/a /data/db/fake/b /data/db/fake/admin
+echo m1 >/data/db/fake/a/msgs.bson && echo n1 >/data/db/fake/a/notes.bson && echo b1 >/data/db/fake/b/x.bson
+echo users >/data/db/fake/admin/system.users.bson`);
+    await sh(`mongodump ${login} --db=a --archive >/tmp/a.tar`);
+    expect((await sh('tar -tf /tmp/a.tar')).trim().split('\n').sort()).toEqual(['a/', 'a/msgs.bson', 'a/notes.bson']);
+    await sh(`echo m2 >/data/db/fake/a/msgs.bson && echo n2 >/data/db/fake/a/notes.bson
+echo l1 >/data/db/fake/a/later.bson && echo b2 >/data/db/fake/b/x.bson`);
+    const otherDbs = ['admin.system.users=users', 'b.x=b2'];
+
+    await restore('--drop --nsInclude=a.msgs --quiet');
+    expect(await state()).toEqual(['a.later=l1', 'a.msgs=m1', 'a.notes=n2', ...otherDbs]);
+    await restore("--drop --nsInclude='b.*' --quiet");
+    expect(await state()).toEqual(['a.later=l1', 'a.msgs=m1', 'a.notes=n2', ...otherDbs]);
+    expect(await restore('--drop --db=a')).toContain('The --db and --collection flags are deprecated');
+    expect(await state()).toEqual(['a.later=l1', 'a.msgs=m1', 'a.notes=n1', ...otherDbs]);
+    // Without --drop a collection that exists is kept (its documents count as already there).
+    await sh('echo m3 >/data/db/fake/a/msgs.bson && rm /data/db/fake/a/notes.bson');
+    expect(await restore("--nsInclude='a.*'")).toContain('E11000 duplicate key error collection: a.msgs');
+    expect(await state()).toEqual(['a.later=l1', 'a.msgs=m3', 'a.notes=n1', ...otherDbs]);
+    // The restore's dropDatabase: root login and primary only, then the database is gone, admin stays.
+    const drop = `mongosh --quiet --norc --host=127.0.0.1 --port=27017 ${login} --authenticationDatabase=admin --eval "db.getSiblingDB(process.env.KYTES_MONGO_DB).dropDatabase()"`;
+    await expect(sh(drop.replace('"$KYTES_MONGO_ROOT_PASSWORD"', 'wrong'), { KYTES_MONGO_DB: 'a' })).rejects.toThrow(
+      /Authentication failed/,
+    );
+    expect((await sh(drop, { KYTES_MONGO_DB: 'a' })).trim()).toBe("{ ok: 1, dropped: 'a' }");
+    await restore("--drop --nsInclude='a.*' --quiet");
+    expect(await state()).toEqual(['a.msgs=m1', 'a.notes=n1', ...otherDbs]);
+  });
 });

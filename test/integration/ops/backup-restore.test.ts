@@ -86,6 +86,16 @@ let stack: FakeStack;
 const manifestOf = (id: string): Manifest => readManifest(BACKUPS, id);
 const invocations = () => invocationRecords(BACKUPS);
 
+/** The collections (`db.collection`) in a fake MongoDB tree (`liveState(…).mongo`), sorted. */
+const collectionsOf = (tree: string): string[] =>
+  tree
+    .split('\n')
+    .flatMap((l) => {
+      const m = /^\.\/([^/ ]+)\/([^/ ]+)\.bson f /.exec(l);
+      return m ? [`${m[1]}.${m[2]}`] : [];
+    })
+    .sort();
+
 function expectNoSecret(...texts: string[]): void {
   for (const s of stack.secrets) for (const text of texts) expect(text.includes(s)).toBe(false);
 }
@@ -351,7 +361,8 @@ describe('kytes-backup on a running stack', () => {
       await execIn(stack.mongoPrimary!, [
         'bash',
         '-c',
-        'echo corrupted >/data/db/fake/rocketchat/rocketchat_message.bson && touch /data/db/fake/new.bson',
+        // After the backup: a collection changed, one dropped, one created (fake/README.md: a file each).
+        'echo corrupted >/data/db/fake/rocketchat/rocketchat_message.bson && rm /data/db/fake/rocketchat/rocketchat_uploads.chunks.bson && head -c 4000 /dev/urandom >/data/db/fake/rocketchat/rocketchat_created_after_backup.bson',
       ]);
       await execIn(RC.container, [
         'bash',
@@ -391,6 +402,22 @@ describe('kytes-backup on a running stack', () => {
         await containerHealth(RC.container),
       ]).toEqual(['healthy', 'healthy', 'running']);
       expectNoSecret(restore.stdout, restore.stderr, fs.readFileSync(path.join(BACKUPS, 'invocations.jsonl'), 'utf8'));
+    });
+
+    it('brings the Rocket.Chat database back to exactly its backed-up collections: the one created after the backup is gone, the changed and the dropped ones are back, the admin database (users) untouched', async () => {
+      expect(collectionsOf(before.mongo)).toEqual([
+        'admin.system.users',
+        'rocketchat.rocketchat_message',
+        'rocketchat.rocketchat_uploads.chunks',
+      ]);
+      expect(collectionsOf(wiped.mongo)).toEqual([
+        'admin.system.users',
+        'rocketchat.rocketchat_created_after_backup',
+        'rocketchat.rocketchat_message',
+      ]);
+      const restored = (await liveState(stack)).mongo;
+      expect(collectionsOf(restored)).toEqual(collectionsOf(before.mongo));
+      expect(restored).toBe(before.mongo);
     });
 
     it('follows GitLab documented restore procedure, in order', async () => {

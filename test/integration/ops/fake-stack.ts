@@ -186,7 +186,8 @@ chown -R git:git /var/opt/gitlab/gitlab-rails/uploads`,
     await execIn(stack.mongoPrimary, [
       'bash',
       '-c',
-      'mkdir -p /data/db/fake/rocketchat && head -c 300000 /dev/urandom >/data/db/fake/rocketchat/rocketchat_message.bson && head -c 90000 /dev/urandom >/data/db/fake/rocketchat/rocketchat_uploads.chunks.bson',
+      // One file per collection (fake/README.md); admin holds the users, Rocket.Chat's included.
+      'mkdir -p /data/db/fake/rocketchat /data/db/fake/admin && head -c 300000 /dev/urandom >/data/db/fake/rocketchat/rocketchat_message.bson && head -c 90000 /dev/urandom >/data/db/fake/rocketchat/rocketchat_uploads.chunks.bson && head -c 2000 /dev/urandom >/data/db/fake/admin/system.users.bson',
     ]);
   }
   if (t.rocketchat) {

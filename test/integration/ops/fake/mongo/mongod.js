@@ -430,25 +430,43 @@ const commands = {
   dropDatabase(b) {
     const np = notPrimary();
     if (np) return np;
+    if (!NAME.test(b.db)) return failure(73, 'InvalidNamespace', `invalid database ${b.db}`);
+    // Users and roles live in admin (admin.system.users): dropping another database deletes none.
+    const existed = listDbs().includes(b.db);
     fs.rmSync(path.join(ROOT, b.db), { recursive: true, force: true });
     bump();
-    return { ok: 1 };
+    return existed ? { ok: 1, dropped: b.db } : { ok: 1 };
   },
   /** What mongodump reads: every collection of one database. Root only (mongodump needs the backup role). */
   kytesDump: (b) => ({
     ok: 1,
     collections: Object.fromEntries(listColls(b.cmd.kytesDump).map((c) => [c, readColl(b.cmd.kytesDump, c)])),
   }),
-  /** What mongorestore --drop writes: the database replaced by the archive's collections. */
+  /**
+   * What mongorestore writes for one collection of its archive. With drop: the collection is dropped,
+   * then the archive's documents inserted (nothing else of the database is touched: "--drop does not
+   * drop collections that are not in the backup"). Without: inserts only; a document whose _id is
+   * already there is not inserted and the existing one is kept (a duplicate key error, reported).
+   */
   kytesRestore(b) {
     const np = notPrimary();
     if (np) return np;
-    const db = b.cmd.kytesRestore;
-    if (!NAME.test(db)) return failure(73, 'InvalidNamespace', `invalid database ${db}`);
-    fs.rmSync(path.join(ROOT, db), { recursive: true, force: true });
-    for (const [c, docs] of Object.entries(b.cmd.collections)) writeAtomic(collFile(db, c), JSON.stringify(docs));
-    bump();
-    return { ok: 1 };
+    const { kytesRestore: db, collection, documents, drop } = b.cmd;
+    if (!NAME.test(db) || !NAME.test(collection) || !Array.isArray(documents))
+      return failure(73, 'InvalidNamespace', `invalid namespace ${db}.${collection}`);
+    const existing = drop ? [] : readColl(db, collection);
+    const ids = new Set(existing.map((d) => JSON.stringify(d._id)));
+    const duplicates = [];
+    for (const d of documents) {
+      const id = JSON.stringify(d._id);
+      if (ids.has(id)) duplicates.push(d._id);
+      else {
+        ids.add(id);
+        existing.push(d);
+      }
+    }
+    writeColl(db, collection, existing);
+    return { ok: 1, inserted: documents.length - duplicates.length, duplicates };
   },
 };
 const ADMIN_ONLY = new Set(['kytesDump', 'kytesRestore']);

@@ -5,8 +5,9 @@
  * of the mongosh API Kytes' scripts use, against the stand-in mongod: `db`, `new Mongo(uri)`,
  * `getDB`, `getSiblingDB`, `runCommand` / `adminCommand` (a failed command throws MongoServerError, as
  * mongosh does), `auth` (throws on bad credentials), `hello`, `createUser`, `updateUser`, `getUser`,
- * collections (`insertOne`, `find().toArray()`, `findOne`, `countDocuments`), `rs.status/conf/initiate`,
- * `print`, `sleep`, `quit`, `process.env`. Calls are synchronous, as in mongosh.
+ * `dropDatabase` (users live in admin and stay), `getCollectionNames`, collections (`insertOne`,
+ * `find().toArray()`, `findOne`, `countDocuments`), `rs.status/conf/initiate`, `print`, `sleep`, `quit`,
+ * `process.env`. Calls are synchronous, as in mongosh.
  */
 const util = require('util');
 const vm = require('vm');
@@ -146,6 +147,7 @@ function makeDb(conn, name) {
     getUser: (user) => conn.command(name, { usersInfo: user }).users[0] ?? null,
     getCollection: (coll) => makeCollection(conn, name, coll),
     getCollectionNames: () => conn.command(name, { listCollections: 1 }).cursor.firstBatch.map((c) => c.name),
+    dropDatabase: () => conn.command(name, { dropDatabase: 1 }),
   };
   return new Proxy(api, { get: (t, p) => (p in t || typeof p !== 'string' ? t[p] : makeCollection(conn, name, p)) });
 }
