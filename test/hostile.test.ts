@@ -32,6 +32,19 @@ const env = (s: Sinks, container: string, name: string) =>
   s.env[container].filter((e) => e.startsWith(`${name}=`)).map((e) => e.slice(name.length + 1));
 const lib = (s: Sinks) => s.shell['ops script kytes-lib.sh'];
 const HOSTILE_TEXT = `Robert'); DROP TABLE users;-- $(touch /tmp/kytes-pwned) \`id\` "q" \\ % #{1}`;
+/** The Command resources of the dev stack with a backup schedule (base() below), sorted. */
+const DEV_COMMANDS = [
+  'kytes-dev-mongo-initiate',
+  'kytes-dev-nginx-apply-config',
+  'kytes-dev-ops-backup-schedule',
+  'kytes-dev-ops-decommission-backup-main',
+  'kytes-dev-ops-predestroy-backup',
+  'kytes-dev-ops-scripts',
+  'kytes-dev-postgres-setup',
+  'kytes-dev-upgrade-guard-gitlab',
+  'kytes-dev-upgrade-guard-mongo',
+  'kytes-dev-upgrade-guard-postgres',
+];
 
 const REFUSED: Case[] = [
   // 1. Root command injection through the backup directory (cron line, delete hooks).
@@ -484,9 +497,10 @@ const LANDS: Case[] = [
     docker({ host: SSH, hostKey: KEY }),
     {
       lands: (r) => {
-        for (const c of r.resources.filter((x) => x.type.startsWith('command:'))) {
-          expect(unwrap(c.inputs.interpreter) as string[]).toContain(`KnownHostsCommand=/bin/echo %H ${KEY}`);
-        }
+        const pinned = (c: (typeof r.resources)[number]) =>
+          (unwrap(c.inputs.interpreter) as string[]).includes(`KnownHostsCommand=/bin/echo %H ${KEY}`);
+        const commands = r.resources.filter((x) => x.type.startsWith('command:'));
+        expect(commands.map((c) => [c.name, pinned(c)]).sort()).toEqual(DEV_COMMANDS.map((n) => [n, true]));
       },
     },
   ],
@@ -548,10 +562,6 @@ describe(`hostile configs: ${count.refused} refused, ${count.lands} land safely`
   beforeAll(async () => {
     baseline = await shapes(collectSinks((await run({})).resources, 'kytes-dev'));
   }, 60000);
-
-  it('has at least 60 cases', () => {
-    expect(count.refused + count.lands).toBeGreaterThanOrEqual(60);
-  });
 
   it.each(REFUSED.map(asObject))('refused: $what', async ({ config, expected, secretKeys }) => {
     const error = await run(config, secretKeys).then(
