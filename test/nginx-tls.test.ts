@@ -74,23 +74,44 @@ describe('renderNginxConfig with TLS (acme, dev stack on 8080/8443)', () => {
       ['gitlab.kytes.localhost', '8443 ssl'],
       ['rocketchat.kytes.localhost', '8443 ssl'],
     ]);
-    for (const s of servers(conf).filter((x) => children(x.block, 'ssl_certificate').length > 0)) {
-      const name = only(s.block, 'server_name').args[0];
-      expect(only(s.block, 'ssl_certificate').args).toEqual([`/etc/kytes/tls/serve/${name}/fullchain.pem`]);
-      expect(only(s.block, 'ssl_certificate_key').args).toEqual([`/etc/kytes/tls/serve/${name}/privkey.pem`]);
-    }
+    expect(
+      servers(conf)
+        .filter((x) => children(x.block, 'ssl_certificate').length > 0)
+        .map((x) => [
+          only(x.block, 'server_name').args[0],
+          ...only(x.block, 'ssl_certificate').args,
+          ...only(x.block, 'ssl_certificate_key').args,
+        ]),
+    ).toEqual([
+      [
+        'gitlab.kytes.localhost',
+        '/etc/kytes/tls/serve/gitlab.kytes.localhost/fullchain.pem',
+        '/etc/kytes/tls/serve/gitlab.kytes.localhost/privkey.pem',
+      ],
+      [
+        'rocketchat.kytes.localhost',
+        '/etc/kytes/tls/serve/rocketchat.kytes.localhost/fullchain.pem',
+        '/etc/kytes/tls/serve/rocketchat.kytes.localhost/privkey.pem',
+      ],
+    ]);
   });
 
   it('tells upstreams the public scheme and port, and removes their own HSTS header', () => {
-    for (const s of layout(conf).servers) {
-      const h = new Map(s.headers);
-      expect([h.get('X-Forwarded-Proto'), h.get('X-Forwarded-Port'), h.get('X-Forwarded-Ssl')]).toEqual([
-        'https',
-        '8443',
-        'on',
-      ]);
-      expect(only(s.location, 'proxy_hide_header').args).toEqual(['Strict-Transport-Security']);
-    }
+    expect(
+      layout(conf).servers.map((s) => {
+        const h = new Map(s.headers);
+        return [
+          s.serverName,
+          h.get('X-Forwarded-Proto'),
+          h.get('X-Forwarded-Port'),
+          h.get('X-Forwarded-Ssl'),
+          ...only(s.location, 'proxy_hide_header').args,
+        ];
+      }),
+    ).toEqual([
+      ['gitlab.kytes.localhost', 'https', '8443', 'on', 'Strict-Transport-Security'],
+      ['rocketchat.kytes.localhost', 'https', '8443', 'on', 'Strict-Transport-Security'],
+    ]);
   });
 
   it('answers ACME challenges on port 8080 from the webroot and redirects the rest to https', () => {
@@ -129,9 +150,14 @@ describe('renderNginxConfig with TLS (acme, dev stack on 8080/8443)', () => {
   it('sends HSTS only when asked, with the configured max-age', () => {
     expect(conf).not.toMatch(/Strict-Transport-Security "/);
     const hsts = renderNginxConfig(acmeDev({ hsts: true, hstsMaxAge: 31536000 }).nginx);
-    for (const s of servers(hsts).filter((x) => children(x.block, 'ssl_certificate').length > 0)) {
-      expect(only(s.block, 'add_header').args).toEqual(['Strict-Transport-Security', 'max-age=31536000', 'always']);
-    }
+    expect(
+      servers(hsts)
+        .filter((x) => children(x.block, 'add_header').length > 0)
+        .map((x) => [only(x.block, 'server_name').args[0], ...only(x.block, 'add_header').args]),
+    ).toEqual([
+      ['gitlab.kytes.localhost', 'Strict-Transport-Security', 'max-age=31536000', 'always'],
+      ['rocketchat.kytes.localhost', 'Strict-Transport-Security', 'max-age=31536000', 'always'],
+    ]);
   });
 
   it('redirects without a port when users see 443', () => {

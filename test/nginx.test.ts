@@ -36,7 +36,7 @@ describe('renderNginxConfig on Pulumi.dev.yaml', () => {
   });
 
   it('passes the exact forwarding headers, with the public scheme and port', () => {
-    for (const s of servers) expect(s.headers).toEqual(headers('http', '8080', 'off'));
+    expect(servers.map((s) => s.headers)).toEqual([headers('http', '8080', 'off'), headers('http', '8080', 'off')]);
   });
 
   it('upgrades WebSockets and streams to the upstream', () => {
@@ -46,13 +46,12 @@ describe('renderNginxConfig on Pulumi.dev.yaml', () => {
       { name: '', args: ['close'] },
     ]);
     const streaming = ['proxy_http_version', 'proxy_buffering', 'proxy_request_buffering'];
-    for (const s of servers) {
-      expect(streaming.map((d) => [d, ...only(s.location, d).args])).toEqual([
-        ['proxy_http_version', '1.1'],
-        ['proxy_buffering', 'off'],
-        ['proxy_request_buffering', 'off'],
-      ]);
-    }
+    const streamed = [
+      ['proxy_http_version', '1.1'],
+      ['proxy_buffering', 'off'],
+      ['proxy_request_buffering', 'off'],
+    ];
+    expect(servers.map((s) => streaming.map((d) => [d, ...only(s.location, d).args]))).toEqual([streamed, streamed]);
   });
 
   it("waits an hour for GitLab's answer (Git over HTTP, like omnibus' own nginx), 300 s for Rocket.Chat", () => {
@@ -139,8 +138,11 @@ describe('renderNginxConfig on Pulumi.prod.yaml', () => {
 
   it('tells upstreams about TLS terminated in front', () => {
     const t = topologyOf({ ...PROD, tls: { mode: 'off' }, proxy: { httpPort: 8081, publicScheme: 'https' } }, 'prod');
-    for (const s of layout(renderNginxConfig(t.nginx)).servers)
-      expect(s.headers).toEqual(headers('https', '443', 'on'));
+    expect(layout(renderNginxConfig(t.nginx)).servers.map((s) => s.headers)).toEqual([
+      headers('https', '443', 'on'),
+      headers('https', '443', 'on'),
+      headers('https', '443', 'on'),
+    ]);
   });
 
   it('names the upstream variable of a dashed instance with _ (nginx ends a variable name at "-")', () => {

@@ -381,7 +381,15 @@ describe('BackupOps on an ssh:// Docker host', () => {
   });
 
   it('reaches the host with the ssh command line of the connection: user, port, sshOpts, host-key checking', () => {
-    for (const r of commandsOf('sshops')) expect(r.inputs.interpreter).toEqual(SSH_INTERPRETER);
+    expect(
+      commandsOf('sshops')
+        .map((r) => [r.name, r.inputs.interpreter])
+        .sort(),
+    ).toEqual(
+      Object.keys(EXPECTED)
+        .map((n) => [n.replace(/^ops-/, 'sshops-'), SSH_INTERPRETER])
+        .sort(),
+    );
   });
 
   it('pins the host key when kytes:docker.hostKey is set, and lets ssh pick the user when the URL has none', async () => {
