@@ -134,15 +134,39 @@ describe('kytes:tls config', () => {
   });
 
   it('accepts only paths without shell syntax, already normalised (property)', () => {
+    // Path-shaped strings: segments that are safe, empty, dot or dot-dot, option-like, or arbitrary text
+    // (an arbitrary string alone is almost never an absolute path, and would leave nothing to check).
+    const segment = fc.oneof(
+      { arbitrary: fc.constantFrom('etc', 'ssl', 'kytes', 'x.pem', 'k@y+1_2'), weight: 4 },
+      { arbitrary: fc.constantFrom('', '.', '..', '-rf', 'a b', '$(id)', '~'), weight: 1 },
+      { arbitrary: fc.string({ maxLength: 6 }), weight: 1 },
+    );
+    const pathLike = fc
+      .tuple(fc.constantFrom('/', '', './'), fc.array(segment, { maxLength: 5 }), fc.constantFrom('', '/'))
+      .map(([start, segments, end]) => start + segments.join('/') + end);
+    let accepted = 0;
+    let refused = 0;
     fc.assert(
-      fc.property(fc.string({ maxLength: 40 }), (p) => {
-        if (!isSafeHostPath(p)) return;
+      fc.property(pathLike, (p) => {
+        if (!isSafeHostPath(p)) {
+          refused++;
+          return;
+        }
+        accepted++;
         expect(p).toMatch(/^\/[A-Za-z0-9._@+/-]+$/);
         expect(path.posix.normalize(p)).toBe(p);
-        expect(p.split('/').slice(1)).not.toContain('..');
+        expect(p.endsWith('/')).toBe(false);
+        expect(
+          p
+            .split('/')
+            .slice(1)
+            .filter((seg) => seg === '.' || seg === '..' || seg.startsWith('-')),
+        ).toEqual([]);
       }),
-      { numRuns: 2000 },
+      { numRuns: 2000, seed: 7 },
     );
+    // Both sides were reached (fixed seed): the checks above ran on accepted paths.
+    expect([accepted > 50, refused > 50]).toEqual([true, true]);
   });
 
   it('needs the hostnames of each certificate when there are several', () => {
