@@ -3,7 +3,9 @@ import { flattenConfig, nginxConfigOf, ProgramError, RecordedResource, runProgra
 
 /**
  * The brief's dependency rules, checked on what the program really declares (container env, gitlab.rb,
- * nginx.conf uploaded into the proxy) for generated valid configs: not on the topology that produced them.
+ * published ports, the nginx.conf its apply-config step writes into nginx's config volume) for generated
+ * configs, not on the topology that produced them; a generated config the rules refuse must be refused
+ * with the exact message, before any resource.
  */
 export const PROPERTY_RUNS = 30;
 
