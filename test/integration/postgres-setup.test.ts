@@ -188,6 +188,8 @@ describe('postgres setup SQL on a real PostgreSQL', () => {
       ['template0', 'postgres', 'UTF8'],
       ['template1', 'postgres', 'UTF8'],
     ]);
+    expect(snap.extensions).toHaveLength(t.gitlab.length);
+    expect(t.gitlab).toHaveLength(3);
     for (const ext of snap.extensions) expect(rows(ext).map((r) => r[0])).toEqual([...GITLAB_PG_EXTENSIONS].sort());
   });
 

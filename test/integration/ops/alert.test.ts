@@ -245,12 +245,9 @@ describe('a failed scheduled backup tells the webhook of kytes:backup.alert', ()
 
   it('the webhook URL (its token) is on no command line and in no log', () => {
     const argv = fs.readFileSync(ARGV_LOG, 'utf8');
-    expect(
-      argv
-        .split('\n')
-        .filter(Boolean)
-        .every((l) => l.includes(`--config ${path.join(ROOT, 'backup-alert.curl')}`)),
-    ).toBe(true);
+    const calls = argv.split('\n').filter(Boolean);
+    expect(calls.length).toBeGreaterThan(0); // the alerts of the tests above did run curl
+    expect(calls.every((l) => l.includes(`--config ${path.join(ROOT, 'backup-alert.curl')}`))).toBe(true);
     for (const text of [
       argv,
       fs.readFileSync(path.join(BACKUPS, 'invocations.jsonl'), 'utf8'),
