@@ -58,6 +58,23 @@ describe('retention selection (ops/retention.ts)', () => {
     });
   });
 
+  it('orders its answer newest first whatever the order it is given (ids are unique: no tie to break)', () => {
+    const ids = ['20261201T010000Z', '20261203T010000Z-manual', '20261202T010000Z', '20261204T010000Z'];
+    const expected = {
+      keep: ['20261204T010000Z', '20261203T010000Z-manual'],
+      remove: ['20261202T010000Z', '20261201T010000Z'],
+    };
+    const policy = { keepLast: 2, keepDaily: 0, keepWeekly: 0 };
+    for (const order of [ids, [...ids].reverse(), [ids[2], ids[0], ids[3], ids[1]]]) {
+      expect(
+        selectRetention(
+          order.map((id) => ({ id, verified: true })),
+          policy,
+        ),
+      ).toEqual(expected);
+    }
+  });
+
   it('keeps the newest verified backup even with keep-last 0 and nothing else', () => {
     expect(
       selectRetention(
